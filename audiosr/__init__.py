@@ -1,0 +1,30 @@
+"""audiosr: audio super-resolution with one scikit-learn API.
+
+Classical up-samplers (:class:`BicubicUpsampler`, :class:`SplineUpsampler`,
+:class:`SincUpsampler`) and learned models share ``fit`` / ``transform`` / ``score``
+(score = SNR in dB), so they compare with standard scikit-learn tooling.
+Metrics live in :mod:`audiosr.metrics`, pair making in :mod:`audiosr.signal`, file
+input/output in :mod:`audiosr.io` and datasets in :mod:`audiosr.datasets`.
+"""
+
+from . import datasets, io, metrics, signal
+from ._version import __version__
+from .base import BaseUpsampler
+from .classical import BicubicUpsampler, SincUpsampler, SplineUpsampler
+from .processing import upsample
+from .signal import decimate, make_pairs
+
+__all__ = [
+    "__version__",
+    "BaseUpsampler",
+    "BicubicUpsampler",
+    "SplineUpsampler",
+    "SincUpsampler",
+    "upsample",
+    "decimate",
+    "make_pairs",
+    "datasets",
+    "io",
+    "metrics",
+    "signal",
+]

@@ -1,0 +1,8 @@
+"""``python -m audiosr``: the same as the ``audiosr`` command."""
+
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

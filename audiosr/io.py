@@ -1,0 +1,192 @@
+"""Reading and writing audio files (through soundfile / libsndfile).
+
+Arrays follow the library's convention, time last: a mono signal is ``(n_times,)``,
+a multichannel one ``(n_channels, n_times)`` (soundfile itself is time-first).
+Writes are atomic: the data goes to a temporary file beside the target, which is
+renamed over it only once complete, so an interrupted write never leaves a
+truncated file behind.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from ._validation import as_float_signal, check_sample_rate
+from .signal import resample
+
+__all__ = ["load", "save", "info", "find_audio_files", "AUDIO_EXTENSIONS"]
+
+#: File extensions (lower case, with the dot) that libsndfile can read.
+AUDIO_EXTENSIONS = frozenset("." + ext.lower() for ext in sf.available_formats()) | {".oga", ".aif"}
+
+
+def _check_readable(path):
+    path = Path(os.fspath(path))
+    if not path.exists():
+        raise FileNotFoundError(f"no such audio file: '{path}'")
+    if path.is_dir():
+        raise IsADirectoryError(f"'{path}' is a folder, not an audio file.")
+    return path
+
+
+def info(path):
+    """Sample rate, channels, frames, format and subtype of an audio file, without reading it.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Audio file.
+
+    Returns
+    -------
+    info : soundfile._SoundFileInfo
+        With attributes ``samplerate``, ``channels``, ``frames``, ``format``, ``subtype``.
+    """
+    path = _check_readable(path)
+    try:
+        return sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
+        raise ValueError(f"'{path}' is not a readable audio file ({exc}).") from None
+
+
+def load(path, sr=None, *, mono=True, dtype=np.float32):
+    """Read an audio file as floats in [-1, 1], optionally resampled.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Any format libsndfile reads (WAV, FLAC, OGG/Vorbis, AIFF, MP3 with recent
+        libsndfile, ...). Integer PCM is scaled to [-1, 1).
+    sr : int or None, default=None
+        Wanted sample rate; the file is resampled with a polyphase filter
+        (:func:`audiosr.signal.resample`) when it differs. ``None`` keeps the file's rate.
+    mono : bool, default=True
+        Average the channels. With ``False`` a multichannel file gives
+        ``(n_channels, n_times)`` and a mono file ``(1, n_times)``.
+    dtype : numpy dtype, default=np.float32
+        Floating dtype of the result.
+
+    Returns
+    -------
+    y : ndarray of shape (n_times,) or (n_channels, n_times)
+        The samples, time last.
+    sr : int
+        The sample rate of ``y``.
+
+    Examples
+    --------
+    >>> import audiosr
+    >>> y, sr = audiosr.io.load(audiosr.datasets.sample_path("speech"))
+    >>> sr
+    48000
+    """
+    path = _check_readable(path)
+    dtype = np.dtype(dtype)
+    if not np.issubdtype(dtype, np.floating):
+        raise TypeError(f"dtype must be a floating dtype, got {dtype}.")
+    try:
+        data, file_sr = sf.read(str(path), dtype="float64", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
+        raise ValueError(f"could not read '{path}' as audio ({exc}). Is it an audio file in a format libsndfile supports (WAV, FLAC, OGG, AIFF)?") from None
+    if data.shape[0] == 0:
+        raise ValueError(f"'{path}' contains no samples.")
+    y = data.T
+    if mono:
+        y = y.mean(axis=0)
+    if not np.all(np.isfinite(y)):
+        raise ValueError(f"'{path}' contains NaN or infinite samples (a corrupt float file?).")
+    if sr is not None:
+        sr = check_sample_rate(sr)
+        y = resample(y, orig_sr=file_sr, target_sr=sr)
+    else:
+        sr = int(file_sr)
+    return y.astype(dtype, copy=False), sr
+
+
+def save(path, y, sr, *, subtype=None):
+    """Write audio atomically (temporary file, then rename over ``path``).
+
+    Parameters
+    ----------
+    path : str or path-like
+        Output file; its extension chooses the format (``.wav``, ``.flac``, ...). An
+        existing file at ``path`` is replaced: callers that must not overwrite check
+        first (as the command line does).
+    y : array-like of shape (n_times,) or (n_channels, n_times)
+        Samples, time last, floats in [-1, 1]. Values outside are clipped (with a
+        warning) when the subtype is integer PCM.
+    sr : int
+        Sample rate in Hz.
+    subtype : str or None, default=None
+        soundfile subtype such as ``"PCM_16"``, ``"PCM_24"`` or ``"FLOAT"``; ``None`` takes
+        the format's default (``PCM_16`` for WAV and FLAC).
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> from audiosr.io import save, load
+    >>> path = os.path.join(tempfile.mkdtemp(), "tone.wav")
+    >>> save(path, np.zeros(160), 16000)
+    >>> load(path)[0].shape
+    (160,)
+    """
+    path = Path(os.fspath(path))
+    sr = check_sample_rate(sr)
+    y = as_float_signal(y, name="y", ndims=(1, 2))
+    ext = path.suffix.lower()
+    if ext not in AUDIO_EXTENSIONS:
+        raise ValueError(f"cannot tell the audio format of '{path}' from its extension; use e.g. .wav or .flac.")
+    fmt = {".aif": "AIFF", ".oga": "OGG"}.get(ext, ext[1:].upper())
+    if subtype is not None and not sf.check_format(fmt, subtype):
+        raise ValueError(f"subtype {subtype!r} is not valid for {fmt} files; valid ones: {sorted(sf.available_subtypes(fmt))}.")
+    effective = subtype or sf.default_subtype(fmt)
+    if effective and effective.startswith("PCM") and np.max(np.abs(y)) > 1.0:
+        warnings.warn(f"samples outside [-1, 1] are clipped when writing {effective} to '{path}'.", UserWarning, stacklevel=2)
+        y = np.clip(y, -1.0, 1.0)
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"the folder of '{path}' does not exist.")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".partial{path.suffix}")
+    os.close(fd)
+    try:
+        sf.write(tmp, y.T, sr, subtype=subtype, format=fmt)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def find_audio_files(paths):
+    """Expand files and folders into a sorted list of ``(file, relative_path)`` pairs.
+
+    Folders are searched recursively for files with a known audio extension; a file
+    named directly is kept whatever its extension (reading it will say if it is not
+    audio). ``relative_path`` is the file's path below the folder it was found in,
+    or its name for a file given directly, so outputs can mirror the input layout.
+
+    Parameters
+    ----------
+    paths : iterable of str or path-like
+
+    Returns
+    -------
+    files : list of (Path, Path)
+    """
+    found = []
+    for p in paths:
+        p = Path(os.fspath(p))
+        if p.is_dir():
+            for f in sorted(p.rglob("*")):
+                if f.is_file() and f.suffix.lower() in AUDIO_EXTENSIONS and ".partial" not in f.name:
+                    found.append((f, f.relative_to(p)))
+        elif p.exists():
+            found.append((p, Path(p.name)))
+        else:
+            raise FileNotFoundError(f"no such file or folder: '{p}'")
+    return found
