@@ -27,4 +27,17 @@ __all__ = [
     "io",
     "metrics",
     "signal",
+    "DualBranchSR",
 ]
+
+# The neural estimators import torch (about a second); they are loaded on first use
+# so that the classical methods, the metrics and the command line stay light.
+_NEURAL = {"DualBranchSR"}
+
+
+def __getattr__(name):
+    if name in _NEURAL:
+        from . import neural
+
+        return getattr(neural, name)
+    raise AttributeError(f"module 'audiosr' has no attribute {name!r}")

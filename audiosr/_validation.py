@@ -10,6 +10,7 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+import scipy.sparse
 
 #: Largest integer up-sampling factor accepted. Larger factors are almost always a
 #: mistake (a sample rate passed where a factor was meant) and would allocate huge
@@ -86,6 +87,8 @@ def as_float_signal(x, *, name="x", ndims=(1, 2), dtype=None, min_length=1):
     """
     if isinstance(x, (str, bytes)):
         raise TypeError(f"{name} must be an array of audio samples, got a {type(x).__name__}.")
+    if scipy.sparse.issparse(x):
+        raise TypeError(f"{name} is a sparse matrix; sparse data is not supported for audio. Pass a dense array ({name}.toarray()).")
     try:
         arr = np.asarray(x)
     except (ValueError, TypeError) as exc:  # ragged lists
@@ -96,12 +99,10 @@ def as_float_signal(x, *, name="x", ndims=(1, 2), dtype=None, min_length=1):
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
         try:
             arr = arr.astype(np.float64)
-        except (ValueError, TypeError):
-            raise TypeError(
-                f"{name} must hold numbers, got an array of dtype {arr.dtype}."
-            ) from None
+        except (ValueError, TypeError) as exc:
+            raise TypeError(f"{name} must hold numbers, got an array of dtype {arr.dtype} ({exc}).") from None
     if np.iscomplexobj(arr):
-        raise TypeError(f"{name} must be real-valued audio, got complex dtype {arr.dtype}.")
+        raise ValueError(f"Complex data not supported: {name} must be real-valued audio, got dtype {arr.dtype}.")
     if arr.ndim not in ndims:
         expected = " or ".join(f"{d}-D" for d in ndims)
         hint = ""
@@ -110,10 +111,12 @@ def as_float_signal(x, *, name="x", ndims=(1, 2), dtype=None, min_length=1):
         elif arr.ndim == 0:
             hint = " Pass an array of samples, not a single number."
         raise ValueError(f"{name} must be {expected} with time on the last axis, got {arr.ndim}-D array of shape {arr.shape}.{hint}")
-    if arr.size == 0 or arr.shape[-1] < min_length:
+    if arr.ndim == 2 and arr.shape[0] == 0:
+        raise ValueError(f"{name} has shape {arr.shape}: it holds no clip; at least one is needed.")
+    if arr.shape[-1] < min_length:
         raise ValueError(
-            f"{name} has shape {arr.shape}: at least {min_length} sample(s) along the time "
-            "axis (the last one) and at least one clip are needed."
+            f"{name} has {arr.shape[-1]} feature(s) (shape={arr.shape}) while a minimum of {min_length} "
+            f"is required: audio needs at least {min_length} sample(s) along the time axis (the last one)."
         )
     if dtype is None:
         dtype = arr.dtype if arr.dtype in FLOAT_DTYPES else np.float64
@@ -137,8 +140,8 @@ def check_clips(X, *, name="X", min_length=1):
     if getattr(arr, "ndim", None) == 1:
         raise ValueError(
             f"Expected a 2-D array of clips (n_clips, n_times) for {name}, got a 1-D array "
-            f"of shape {arr.shape}. For a single clip use {name}.reshape(1, -1); for a "
-            "whole signal of any length use audiosr.upsample(x, rate)."
+            f"of shape {arr.shape}. Reshape your data: for a single clip use {name}.reshape(1, -1); "
+            "for a whole signal of any length use audiosr.upsample(x, rate)."
         )
     return as_float_signal(X, name=name, ndims=(2,), min_length=min_length)
 

@@ -106,6 +106,7 @@ def _upsample_one(src, dst, args):
         rate = args.sr // sr_in
     x, _ = load(src, mono=False, dtype=np.float64)
     y = upsample(x, rate, method=args.method)
+    dst.parent.mkdir(parents=True, exist_ok=True)  # only once the input is read: no empty folders for bad files
     save(dst, y, sr_in * rate, subtype=_output_subtype(src_info, dst, args.subtype))
     return sr_in, sr_in * rate
 
@@ -132,7 +133,6 @@ def _cmd_upsample(args):
             if dst.exists() and not args.force:
                 raise CommandError(f"'{dst}' exists; pass --force to overwrite it.")
             seen.add(target)
-            dst.parent.mkdir(parents=True, exist_ok=True)
             sr_in, sr_out = _upsample_one(src, dst, args)
             print(f"{src} -> {dst} ({sr_in} Hz -> {sr_out} Hz, {args.method})")
         except (CommandError, ValueError, TypeError, OSError) as exc:
@@ -182,6 +182,8 @@ def _cmd_evaluate(args):
         raise CommandError(f"--rate must be > 1, got {args.rate}.")
     if args.csv and os.path.exists(args.csv) and not args.force:
         raise CommandError(f"'{args.csv}' exists; pass --force to overwrite it.")
+    if args.csv and not Path(args.csv).resolve().parent.is_dir():
+        raise CommandError(f"the folder of the --csv file '{args.csv}' does not exist.")
     pairs, missing = _pair_files(args.reference, args.estimate)
     for rel in missing:
         print(f"audiosr evaluate: warning: no estimate for '{rel}'", file=sys.stderr)
@@ -248,7 +250,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         return _COMMANDS[args.command](args)
-    except (CommandError, ValueError, TypeError) as exc:
+    except (CommandError, ValueError, TypeError, OSError) as exc:
         print(f"audiosr {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

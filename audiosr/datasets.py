@@ -163,11 +163,14 @@ def load_manifest(root=None, *, kind=None, split=None, speaker=None, sr=None, mi
     """
     root = data_root(root)
     rows = read_manifest(root)
+    all_rows = rows
     filters = {"kind": _as_set(kind, "kind"), "split": _as_set(split, "split"), "speaker_or_piece": _as_set(speaker, "speaker")}
     for column, wanted in filters.items():
         if wanted is None:
             continue
-        known = {r.get(column) for r in rows}
+        # values of the whole manifest, not of the rows left by the previous filters:
+        # a value that exists but matches nothing together with them is "no file matches"
+        known = {r.get(column) for r in all_rows}
         unknown = wanted - known
         if unknown:
             label = "speaker" if column == "speaker_or_piece" else column

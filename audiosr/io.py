@@ -10,7 +10,8 @@ truncated file behind.
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
+import stat
 import warnings
 from pathlib import Path
 
@@ -24,6 +25,22 @@ __all__ = ["load", "save", "info", "find_audio_files", "AUDIO_EXTENSIONS"]
 
 #: File extensions (lower case, with the dot) that libsndfile can read.
 AUDIO_EXTENSIONS = frozenset("." + ext.lower() for ext in sf.available_formats()) | {".oga", ".aif"}
+
+
+def _create_temp_beside(path):
+    """Create an empty temporary file next to ``path``; return its name.
+
+    Unlike ``tempfile.mkstemp`` (always mode 0o600) the file gets the mode a plain
+    ``open()`` would give (0o666 less the umask), so saved files are not private.
+    """
+    for _ in range(100):
+        tmp = path.parent / f".{path.stem}.{secrets.token_hex(4)}.partial{path.suffix}"
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            continue
+        return str(tmp)
+    raise FileExistsError(f"could not create a temporary file beside '{path}'.")
 
 
 def _check_readable(path):
@@ -145,15 +162,16 @@ def save(path, y, sr, *, subtype=None):
     fmt = {".aif": "AIFF", ".oga": "OGG"}.get(ext, ext[1:].upper())
     if subtype is not None and not sf.check_format(fmt, subtype):
         raise ValueError(f"subtype {subtype!r} is not valid for {fmt} files; valid ones: {sorted(sf.available_subtypes(fmt))}.")
-    effective = subtype or sf.default_subtype(fmt)
-    if effective and effective.startswith("PCM") and np.max(np.abs(y)) > 1.0:
+    effective = (subtype or sf.default_subtype(fmt) or "").upper()
+    if effective.startswith("PCM") and np.max(np.abs(y)) > 1.0:
         warnings.warn(f"samples outside [-1, 1] are clipped when writing {effective} to '{path}'.", UserWarning, stacklevel=2)
         y = np.clip(y, -1.0, 1.0)
     if not path.parent.is_dir():
         raise FileNotFoundError(f"the folder of '{path}' does not exist.")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".partial{path.suffix}")
-    os.close(fd)
+    tmp = _create_temp_beside(path)
     try:
+        if path.is_file():  # replacing a file keeps its permissions
+            os.chmod(tmp, stat.S_IMODE(path.stat().st_mode))
         sf.write(tmp, y.T, sr, subtype=subtype, format=fmt)
         os.replace(tmp, path)
     except BaseException:

@@ -289,11 +289,14 @@ def si_sdr(y_true, y_pred, *, reduce="mean"):
     yt, yp, was_1d = _check_pair(y_true, y_pred)
     yt = yt - yt.mean(axis=-1, keepdims=True)
     yp = yp - yp.mean(axis=-1, keepdims=True)
-    eps = np.finfo(np.float64).eps
-    alpha = np.sum(yp * yt, axis=-1, keepdims=True) / (np.sum(yt**2, axis=-1, keepdims=True) + eps)
+    tiny = np.finfo(np.float64).tiny  # floors only: a silent clip gives a finite value
+    alpha = np.sum(yp * yt, axis=-1, keepdims=True) / np.maximum(np.sum(yt**2, axis=-1, keepdims=True), tiny)
     target = alpha * yt
     noise = yp - target
-    values = 10 * np.log10((np.sum(target**2, axis=-1) + eps) / (np.sum(noise**2, axis=-1) + eps))
+    num = np.maximum(np.sum(target**2, axis=-1), tiny)
+    # A perfect estimate is capped at 200 dB, relative to the target so that the cap
+    # is scale-invariant too.
+    values = 10 * np.log10(num / np.maximum(np.sum(noise**2, axis=-1), num * 1e-20))
     return _reduce(values, reduce, was_1d)
 
 

@@ -1,0 +1,89 @@
+"""Building blocks shared by the neural models: sub-pixel shuffle and the AudioUNet body."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+__all__ = ["SubPixel1d", "UNet1d"]
+
+
+class SubPixel1d(nn.Module):
+    """Trade channels for length: ``(B, r*C, W) -> (B, C, r*W)`` (sub-pixel convolution's shuffle).
+
+    Output sample ``r*w + i`` of channel ``c`` is input channel ``i*C + c`` at ``w``, the 1-D
+    form of TensorFlow's ``batch_to_space`` used by Kuleshov et al.
+    """
+
+    def __init__(self, factor=2):
+        super().__init__()
+        self.factor = factor
+
+    def forward(self, x):
+        b, rc, w = x.shape
+        r = self.factor
+        return x.view(b, r, rc // r, w).permute(0, 2, 3, 1).reshape(b, rc // r, w * r)
+
+
+class UNet1d(nn.Module):
+    """Kuleshov et al.'s AudioUNet body, as TFNet's time and frequency branches use it.
+
+    ``B = len(filters)`` down blocks (stride-2 conv, LeakyReLU 0.2), a stride-2
+    bottleneck conv with dropout and LeakyReLU, ``B`` up blocks (conv to twice the
+    block's width, dropout, ReLU, sub-pixel x2, concatenation of the mirrored down
+    block's output: "stacking" skips), and a final conv to 2 channels with a sub-pixel
+    x2 back to one channel at the input length. The input length must be divisible
+    by ``2**(B + 1)``.
+
+    Parameters
+    ----------
+    filters : sequence of int
+        Width of each down block; the bottleneck has the last width.
+    kernel_sizes : sequence of int
+        Odd kernel size of each block (the bottleneck uses the last).
+    dropout : float
+        Dropout probability in the bottleneck and up blocks.
+    bias : bool
+        Whether the down and up convolutions have biases (TFNet's code: no).
+    """
+
+    def __init__(self, filters, kernel_sizes, dropout=0.5, bias=False):
+        super().__init__()
+        self.depth = len(filters)
+        self.down = nn.ModuleList()
+        in_ch = 1
+        for f, k in zip(filters, kernel_sizes):
+            self.down.append(nn.Sequential(nn.Conv1d(in_ch, f, k, stride=2, padding=k // 2, bias=bias), nn.LeakyReLU(0.2)))
+            in_ch = f
+        k_last = kernel_sizes[-1]
+        self.bottleneck = nn.Sequential(
+            nn.Conv1d(in_ch, filters[-1], k_last, stride=2, padding=k_last // 2),
+            nn.Dropout(dropout),
+            nn.LeakyReLU(0.2),
+        )
+        self.up = nn.ModuleList()
+        in_ch = filters[-1]
+        for f, k in zip(reversed(filters), reversed(kernel_sizes)):
+            self.up.append(nn.Sequential(nn.Conv1d(in_ch, 2 * f, k, padding=k // 2, bias=bias), nn.Dropout(dropout), nn.ReLU(), SubPixel1d(2)))
+            in_ch = 2 * f  # f from the shuffle + f from the skip
+        self.final = nn.Conv1d(in_ch, 2, 9, padding=4)
+        self.shuffle = SubPixel1d(2)
+        for module in self.modules():
+            if isinstance(module, nn.Conv1d):
+                nn.init.orthogonal_(module.weight)
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
+        # A near-zero last layer starts the network close to "add nothing", which
+        # matters with a residual connection (Kuleshov et al. initialise it N(0, 1e-3)).
+        nn.init.normal_(self.final.weight, std=1e-3)
+
+    def forward(self, x):
+        """Map ``(B, 1, N)`` to ``(B, 1, N)``."""
+        skips = []
+        for block in self.down:
+            x = block(x)
+            skips.append(x)
+        x = self.bottleneck(x)
+        for block, skip in zip(self.up, reversed(skips)):
+            x = torch.cat([block(x), skip], dim=1)
+        return self.shuffle(self.final(x))

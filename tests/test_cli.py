@@ -1,0 +1,612 @@
+"""Tests of the ``audiosr`` command line (audiosr.cli.main and ``python -m audiosr``)."""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+import audiosr
+from audiosr import __version__
+from audiosr.classical import CLASSICAL_METHODS
+from audiosr.cli import main
+from audiosr.metrics import lsd, snr
+from audiosr.signal import decimate
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _real_data_dir():
+    """The real dataset: $AUDIOSR_DATA, else ../shared/data beside the repository checkout."""
+    candidates = []
+    if os.environ.get("AUDIOSR_DATA"):
+        candidates.append(Path(os.environ["AUDIOSR_DATA"]))
+    candidates.append(Path(__file__).resolve().parents[2] / "shared" / "data")
+    for folder in candidates:
+        if (folder / "MANIFEST.csv").is_file():
+            return folder
+    return None
+
+
+REAL_DATA = _real_data_dir()
+
+
+def _tone(n, sr, freq=440.0, amp=0.5):
+    return amp * np.sin(2 * np.pi * freq * np.arange(n) / sr)
+
+
+def _write(path, *, sr=8000, seconds=0.25, channels=1, subtype="PCM_16", freq=440.0, amp=0.5):
+    """Write a short tone (stereo: left the tone, right silent) with soundfile; return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    y = _tone(int(round(seconds * sr)), sr, freq, amp)
+    data = np.stack([y, np.zeros_like(y)], axis=1) if channels == 2 else y
+    sf.write(str(path), data, sr, subtype=subtype)
+    return path
+
+
+def _leftovers(folder):
+    return [p for p in Path(folder).rglob("*") if ".partial" in p.name]
+
+
+def _snapshot(folder):
+    return {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(Path(folder).rglob("*")) if p.is_file()}
+
+
+# ----------------------------------------------------------------------------- upsample: single files
+
+
+@pytest.mark.parametrize("ext", [".wav", ".flac"])
+def test_upsample_file_by_rate(tmp_path, capsys, ext):
+    src = _write(tmp_path / f"in{ext}", sr=8000, seconds=0.25)
+    out = tmp_path / f"out{ext}"
+    assert main(["upsample", str(src), "-o", str(out), "--rate", "4"]) == 0
+    i, o = sf.info(str(src)), sf.info(str(out))
+    assert o.samplerate == 4 * i.samplerate == 32000
+    assert o.frames == 4 * i.frames
+    assert o.channels == 1
+    captured = capsys.readouterr()
+    assert "8000 Hz -> 32000 Hz" in captured.out
+    assert captured.err == ""
+    assert _leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize(("sr_in", "target", "factor"), [(8000, 16000, 2), (8000, 24000, 3), (12000, 48000, 4)])
+def test_upsample_to_target_rate(tmp_path, sr_in, target, factor):
+    src = _write(tmp_path / "in.wav", sr=sr_in, seconds=0.2)
+    out = tmp_path / "out.wav"
+    assert main(["upsample", str(src), "-o", str(out), "--sr", str(target)]) == 0
+    o = sf.info(str(out))
+    assert o.samplerate == target
+    assert o.frames == factor * sf.info(str(src)).frames
+
+
+@pytest.mark.parametrize(("target", "message"), [("12000", "not an integer multiple of the file's rate 8000 Hz"), ("4000", "not an integer multiple"), ("8000", "rate must be an integer >= 2")])
+def test_upsample_bad_target_rate(tmp_path, capsys, target, message):
+    src = _write(tmp_path / "in.wav", sr=8000)
+    out = tmp_path / "out.wav"
+    assert main(["upsample", str(src), "-o", str(out), "--sr", target]) != 0
+    err = capsys.readouterr().err
+    assert message in err
+    assert str(src) in err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(("args", "message"), [(["--rate", "1"], "--rate must be an integer >= 2, got 1"), (["--rate", "0"], "--rate must be"), (["--sr", "0"], "--sr must be a positive sample rate"), (["--sr", "-16000"], "--sr must be a positive")])
+def test_upsample_bad_factor_is_usage_error(tmp_path, capsys, args, message):
+    src = _write(tmp_path / "in.wav")
+    out = tmp_path / "out.wav"
+    assert main(["upsample", str(src), "-o", str(out), *args]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_upsample_too_large_rate_fails(tmp_path, capsys):
+    src = _write(tmp_path / "in.wav")
+    assert main(["upsample", str(src), "-o", str(tmp_path / "out.wav"), "--rate", "1000"]) == 1
+    assert "larger than the maximum supported factor" in capsys.readouterr().err
+    assert not (tmp_path / "out.wav").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["upsample", "x.wav", "-o", "y.wav"], "one of the arguments --rate --sr is required"),
+        (["upsample", "x.wav", "-o", "y.wav", "--rate", "2", "--sr", "16000"], "not allowed with argument"),
+        (["upsample", "x.wav", "--rate", "2"], "-o/--output"),
+        (["upsample", "x.wav", "-o", "y.wav", "--rate", "2", "--method", "magic"], "invalid choice: 'magic'"),
+        (["upsample", "x.wav", "-o", "y.wav", "--rate", "two"], "invalid int value: 'two'"),
+        ([], "required: COMMAND"),
+        (["frobnicate"], "invalid choice: 'frobnicate'"),
+    ],
+)
+def test_usage_errors_exit_2(tmp_path, capsys, monkeypatch, argv, message):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    assert message in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("in_ext", "in_subtype", "out_ext", "out_subtype"),
+    [
+        (".wav", "PCM_24", ".wav", "PCM_24"),
+        (".wav", "FLOAT", ".wav", "FLOAT"),
+        (".wav", "PCM_U8", ".wav", "PCM_U8"),
+        (".flac", "PCM_24", ".flac", "PCM_24"),
+        (".flac", "PCM_24", ".wav", "PCM_24"),
+        (".wav", "FLOAT", ".flac", "PCM_16"),  # FLAC cannot hold floats: its default
+    ],
+)
+def test_upsample_keeps_input_subtype(tmp_path, in_ext, in_subtype, out_ext, out_subtype):
+    src = _write(tmp_path / f"in{in_ext}", subtype=in_subtype)
+    out = tmp_path / f"out{out_ext}"
+    assert main(["upsample", str(src), "-o", str(out), "--rate", "2"]) == 0
+    assert sf.info(str(out)).subtype == out_subtype
+
+
+@pytest.mark.parametrize("subtype", ["PCM_16", "FLOAT", "PCM_32"])
+def test_upsample_subtype_option_wins(tmp_path, subtype):
+    src = _write(tmp_path / "in.wav", subtype="PCM_24")
+    out = tmp_path / "out.wav"
+    assert main(["upsample", str(src), "-o", str(out), "--rate", "2", "--subtype", subtype]) == 0
+    assert sf.info(str(out)).subtype == subtype
+
+
+def test_upsample_invalid_subtype_option(tmp_path, capsys):
+    src = _write(tmp_path / "in.flac")
+    out = tmp_path / "out.flac"
+    assert main(["upsample", str(src), "-o", str(out), "--rate", "2", "--subtype", "FLOAT"]) == 1
+    assert "subtype 'FLOAT' is not valid for FLAC files" in capsys.readouterr().err
+    assert not out.exists()
+    assert _leftovers(tmp_path) == []
+
+
+def test_upsample_unknown_output_extension(tmp_path, capsys):
+    src = _write(tmp_path / "in.wav")
+    assert main(["upsample", str(src), "-o", str(tmp_path / "out.xyz"), "--rate", "2"]) == 1
+    assert "cannot tell the audio format" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav"]
+
+
+def test_upsample_refuses_to_overwrite_without_force(tmp_path, capsys):
+    src = _write(tmp_path / "in.wav")
+    out = tmp_path / "out.wav"
+    out.write_bytes(b"precious")
+    assert main(["upsample", str(src), "-o", str(out), "--rate", "2"]) == 1
+    err = capsys.readouterr().err
+    assert "exists; pass --force to overwrite it" in err
+    assert out.read_bytes() == b"precious"
+
+    assert main(["upsample", str(src), "-o", str(out), "--rate", "2", "--force"]) == 0
+    o = sf.info(str(out))
+    assert (o.samplerate, o.frames) == (16000, 2 * sf.info(str(src)).frames)
+    assert _leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("force", [False, True])
+@pytest.mark.parametrize("spelling", ["same", "dotted"])
+def test_upsample_never_writes_onto_its_input(tmp_path, capsys, force, spelling):
+    src = _write(tmp_path / "in.wav")
+    before = src.read_bytes()
+    out = src if spelling == "same" else tmp_path / "sub" / ".." / "in.wav"
+    (tmp_path / "sub").mkdir()
+    argv = ["upsample", str(src), "-o", str(out), "--rate", "2"] + (["--force"] if force else [])
+    assert main(argv) != 0
+    assert "refusing to write onto an input file" in capsys.readouterr().err
+    assert src.read_bytes() == before
+    assert sf.info(str(src)).samplerate == 8000
+
+
+def test_upsample_folder_onto_itself_is_refused(tmp_path, capsys):
+    folder = tmp_path / "audio"
+    _write(folder / "a.wav")
+    _write(folder / "sub" / "b.flac")
+    before = _snapshot(folder)
+    assert main(["upsample", str(folder), "-o", str(folder), "--rate", "2", "--force"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("refusing to write onto an input file") == 2
+    assert "2 of 2 file(s) failed" in err
+    assert _snapshot(folder) == before
+
+
+def test_upsample_single_file_into_existing_folder(tmp_path):
+    src = _write(tmp_path / "in" / "voice.flac")
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    assert main(["upsample", str(src), "-o", str(out_dir), "--rate", "3"]) == 0
+    assert sf.info(str(out_dir / "voice.flac")).samplerate == 24000
+
+
+def test_upsample_single_file_to_missing_folder_with_trailing_slash(tmp_path):
+    src = _write(tmp_path / "voice.wav")
+    assert main(["upsample", str(src), "-o", str(tmp_path / "new") + os.sep, "--rate", "2"]) == 0
+    assert sf.info(str(tmp_path / "new" / "voice.wav")).samplerate == 16000
+
+
+def test_upsample_single_file_creates_output_parent(tmp_path):
+    src = _write(tmp_path / "voice.wav")
+    out = tmp_path / "a" / "b" / "hi.wav"
+    assert main(["upsample", str(src), "-o", str(out), "--rate", "2"]) == 0
+    assert sf.info(str(out)).frames == 2 * sf.info(str(src)).frames
+
+
+# ----------------------------------------------------------------------------- upsample: folders
+
+
+def test_upsample_folder_mirrors_layout(tmp_path, capsys):
+    src = tmp_path / "in"
+    files = {"a.wav": 8000, "sub/b.flac": 16000, "sub/deeper/c.wav": 11025}
+    for rel, sr in files.items():
+        _write(src / rel, sr=sr, seconds=0.1)
+    (src / "notes.txt").write_text("not audio, skipped")
+    out = tmp_path / "out"
+    assert not out.exists()
+    assert main(["upsample", str(src), "-o", str(out), "--rate", "2"]) == 0
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert written == sorted(files)
+    for rel, sr in files.items():
+        o = sf.info(str(out / rel))
+        assert o.samplerate == 2 * sr
+        assert o.frames == 2 * sf.info(str(src / rel)).frames
+    assert len(capsys.readouterr().out.splitlines()) == 3  # one line per file
+
+
+def test_upsample_several_files_into_a_folder(tmp_path):
+    a = _write(tmp_path / "x" / "a.wav")
+    b = _write(tmp_path / "y" / "b.wav", sr=16000)
+    out = tmp_path / "out"
+    assert main(["upsample", str(a), str(b), "-o", str(out), "--rate", "2"]) == 0
+    assert sf.info(str(out / "a.wav")).samplerate == 16000
+    assert sf.info(str(out / "b.wav")).samplerate == 32000
+
+
+def test_upsample_two_inputs_with_one_output(tmp_path, capsys):
+    a = _write(tmp_path / "x" / "same.wav")
+    b = _write(tmp_path / "y" / "same.wav", sr=16000)
+    out = tmp_path / "out"
+    assert main(["upsample", str(a), str(b), "-o", str(out), "--rate", "2"]) == 1
+    assert "two inputs map to the same output" in capsys.readouterr().err
+    assert sf.info(str(out / "same.wav")).samplerate == 16000  # the first one was written
+
+
+def test_upsample_folder_with_a_corrupt_file(tmp_path, capsys):
+    src = tmp_path / "in"
+    _write(src / "good1.wav")
+    _write(src / "sub" / "good2.flac")
+    (src / "bad").mkdir()
+    (src / "bad" / "broken.wav").write_text("this is text, not audio\n")
+    out = tmp_path / "out"
+    assert main(["upsample", str(src), "-o", str(out), "--rate", "4"]) == 1
+    captured = capsys.readouterr()
+    assert re.search(r"error: .*broken\.wav: .*not a readable audio file", captured.err)
+    assert "1 of 3 file(s) failed" in captured.err
+    assert "good1.wav ->" in captured.out and "good2.flac ->" in captured.out
+    assert sf.info(str(out / "good1.wav")).samplerate == 32000
+    assert sf.info(str(out / "sub" / "good2.flac")).samplerate == 32000
+    assert not (out / "bad" / "broken.wav").exists()
+    assert not (out / "bad").exists()  # not even an empty folder for it
+    assert _leftovers(tmp_path) == []
+
+
+def test_upsample_empty_folder(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "readme.txt").write_text("x")
+    assert main(["upsample", str(tmp_path / "empty"), "-o", str(tmp_path / "out"), "--rate", "2"]) == 2
+    assert "no audio files found" in capsys.readouterr().err
+
+
+def test_upsample_missing_input(tmp_path, capsys):
+    missing = tmp_path / "nope.wav"
+    out = tmp_path / "out.wav"
+    assert main(["upsample", str(missing), "-o", str(out), "--rate", "2"]) == 2
+    err = capsys.readouterr().err
+    assert f"no such file or folder: '{missing}'" in err
+    assert not out.exists()
+
+
+# ----------------------------------------------------------------------------- upsample: content
+
+
+def test_upsample_stereo_stays_stereo(tmp_path):
+    src = _write(tmp_path / "stereo.wav", channels=2, subtype="FLOAT", freq=300.0)
+    out = tmp_path / "out.wav"
+    assert main(["upsample", str(src), "-o", str(out), "--rate", "2"]) == 0
+    y, sr = sf.read(str(out), always_2d=True)
+    assert sr == 16000
+    assert y.shape == (2 * sf.info(str(src)).frames, 2)
+    assert np.max(np.abs(y[:, 1])) < 1e-6  # the silent right channel stays silent (no swap, no mix)
+    assert np.max(np.abs(y[:, 0])) == pytest.approx(0.5, abs=0.05)
+
+
+@pytest.mark.parametrize("method", sorted(CLASSICAL_METHODS))
+def test_upsample_each_method(tmp_path, capsys, method):
+    src = _write(tmp_path / "in.wav", sr=8000, seconds=0.25, subtype="FLOAT", freq=200.0)
+    out = tmp_path / f"{method}.wav"
+    assert main(["upsample", str(src), "-o", str(out), "--rate", "4", "--method", method]) == 0
+    assert f", {method})" in capsys.readouterr().out
+    y, sr = sf.read(str(out))
+    assert sr == 32000 and len(y) == 8000
+    expected = _tone(8000, 32000, 200.0)
+    middle = slice(1000, 7000)  # away from the edges
+    assert snr(expected[middle], y[middle]) > 30
+    # same as the library call
+    x, _ = sf.read(str(src))
+    np.testing.assert_allclose(y, audiosr.upsample(x, 4, method=method), atol=1e-6)
+
+
+# ----------------------------------------------------------------------------- evaluate
+
+
+def _make_pair(folder, name="clip.wav", *, sr=32000, seconds=0.5, freq=440.0):
+    """Write a reference and its decimated-then-sinc-upsampled estimate; return both paths."""
+    ref = np.random.default_rng(0).normal(0, 0.05, int(sr * seconds)) + _tone(int(sr * seconds), sr, freq, 0.3)
+    est = audiosr.upsample(decimate(ref, 4), 4)
+    ref_path, est_path = Path(folder) / "ref" / name, Path(folder) / "est" / name
+    for path, y in ((ref_path, ref), (est_path, est)):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sf.write(str(path), y, sr, subtype="FLOAT")
+    return ref_path, est_path
+
+
+def _table_rows(out):
+    return {line.split()[0]: line.split()[1:] for line in out.splitlines() if line.strip() and not line.startswith(("file", "-", "("))}
+
+
+def _read_csv(path):
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_evaluate_files(tmp_path, capsys):
+    ref, est = _make_pair(tmp_path)
+    assert main(["evaluate", str(ref), str(est), "--rate", "4"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].split() == ["file", "SNR", "dB", "LSD", "LSD-HF"]
+    rows = _table_rows(out)
+    assert set(rows) == {"clip.wav", "mean"}
+    y, _ = sf.read(str(ref))
+    y_hat, _ = sf.read(str(est))
+    assert float(rows["clip.wav"][0]) == pytest.approx(snr(y, y_hat), abs=1e-3)
+    assert float(rows["clip.wav"][1]) == pytest.approx(lsd(y, y_hat), abs=1e-3)
+    assert rows["mean"] == rows["clip.wav"]
+    assert rows["mean"][2] != "-"
+    assert "LSD-HF needs --rate" not in out
+
+
+def test_evaluate_without_rate_leaves_lsd_hf_out(tmp_path, capsys):
+    ref, est = _make_pair(tmp_path)
+    assert main(["evaluate", str(ref), str(est)]) == 0
+    out = capsys.readouterr().out
+    assert _table_rows(out)["clip.wav"][2] == "-"
+    assert "LSD-HF needs --rate" in out
+
+
+def test_evaluate_writes_csv(tmp_path, capsys):
+    ref, est = _make_pair(tmp_path)
+    table = tmp_path / "scores.csv"
+    assert main(["evaluate", str(ref), str(est), "--rate", "4", "--csv", str(table)]) == 0
+    assert f"Wrote {table}" in capsys.readouterr().out
+    rows = _read_csv(table)
+    assert list(rows[0]) == ["file", "snr", "lsd", "lsd_hf"]
+    assert [r["file"] for r in rows] == ["clip.wav", "mean"]
+    y, _ = sf.read(str(ref))
+    y_hat, _ = sf.read(str(est))
+    assert float(rows[0]["snr"]) == pytest.approx(snr(y, y_hat), rel=1e-9)
+    assert float(rows[0]["lsd_hf"]) > 0
+    assert _leftovers(tmp_path) == []
+
+
+def test_evaluate_csv_without_rate_has_empty_lsd_hf(tmp_path):
+    ref, est = _make_pair(tmp_path)
+    table = tmp_path / "scores.csv"
+    assert main(["evaluate", str(ref), str(est), "--csv", str(table)]) == 0
+    assert [r["lsd_hf"] for r in _read_csv(table)] == ["", ""]
+
+
+def test_evaluate_refuses_to_overwrite_csv(tmp_path, capsys):
+    ref, est = _make_pair(tmp_path)
+    table = tmp_path / "scores.csv"
+    table.write_text("keep me\n")
+    assert main(["evaluate", str(ref), str(est), "--csv", str(table)]) == 2
+    assert "exists; pass --force to overwrite it" in capsys.readouterr().err
+    assert table.read_text() == "keep me\n"
+    assert main(["evaluate", str(ref), str(est), "--csv", str(table), "--force"]) == 0
+    assert [r["file"] for r in _read_csv(table)] == ["clip.wav", "mean"]
+
+
+def test_evaluate_csv_in_missing_folder(tmp_path, capsys):
+    ref, est = _make_pair(tmp_path)
+    table = tmp_path / "no" / "such" / "scores.csv"
+    assert main(["evaluate", str(ref), str(est), "--csv", str(table)]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "no").exists()
+
+
+def test_evaluate_folders_pair_by_relative_path(tmp_path, capsys):
+    _make_pair(tmp_path, "a.wav", freq=300.0)
+    _make_pair(tmp_path, "sub/b.wav", freq=900.0)
+    ref_dir, est_dir = tmp_path / "ref", tmp_path / "est"
+    # estimates identical to their references, plus an extra estimate sorting first
+    for rel in ("a.wav", "sub/b.wav"):
+        (est_dir / rel).write_bytes((ref_dir / rel).read_bytes())
+    sf.write(str(est_dir / "0extra.wav"), np.zeros(16000), 32000)
+    table = tmp_path / "scores.csv"
+    assert main(["evaluate", str(ref_dir), str(est_dir), "--csv", str(table)]) == 0
+    rows = _read_csv(table)
+    assert [r["file"] for r in rows] == ["a.wav", str(Path("sub/b.wav")), "mean"]
+    assert all(float(r["snr"]) > 100 for r in rows)  # each paired with its own copy
+    assert all(float(r["lsd"]) < 1e-6 for r in rows)
+    assert capsys.readouterr().err == ""
+
+
+def test_evaluate_reports_missing_estimates(tmp_path, capsys):
+    _make_pair(tmp_path, "a.wav")
+    _make_pair(tmp_path, "b.wav")
+    (tmp_path / "est" / "b.wav").unlink()
+    assert main(["evaluate", str(tmp_path / "ref"), str(tmp_path / "est"), "--rate", "4"]) == 1
+    captured = capsys.readouterr()
+    assert "no estimate for 'b.wav'" in captured.err
+    assert set(_table_rows(captured.out)) == {"a.wav", "mean"}
+
+
+def test_evaluate_folders_without_common_files(tmp_path, capsys):
+    _write(tmp_path / "ref" / "a.wav")
+    _write(tmp_path / "est" / "b.wav")
+    assert main(["evaluate", str(tmp_path / "ref"), str(tmp_path / "est")]) == 2
+    assert "has a counterpart of the same relative path" in capsys.readouterr().err
+
+
+def test_evaluate_mismatched_sample_rates(tmp_path, capsys):
+    ref = _write(tmp_path / "ref.wav", sr=32000)
+    est = _write(tmp_path / "est.wav", sr=16000)
+    assert main(["evaluate", str(ref), str(est), "--rate", "4"]) == 1
+    err = capsys.readouterr().err
+    assert "sample rates differ: reference 32000 Hz, estimate 16000 Hz" in err
+    assert "ref.wav" in err
+
+
+def test_evaluate_mismatched_channels(tmp_path, capsys):
+    ref = _write(tmp_path / "ref.wav", channels=2)
+    est = _write(tmp_path / "est.wav", channels=1)
+    assert main(["evaluate", str(ref), str(est)]) == 1
+    assert "channel counts differ: reference 2, estimate 1" in capsys.readouterr().err
+
+
+def test_evaluate_corrupt_estimate(tmp_path, capsys):
+    ref = _write(tmp_path / "ref.wav")
+    est = tmp_path / "est.wav"
+    est.write_text("text")
+    assert main(["evaluate", str(ref), str(est)]) == 1
+    assert "could not read" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [("missing_ref", "no such file or folder"), ("missing_est", "no such file or folder"), ("file_vs_folder", "both be files or both be folders")],
+)
+def test_evaluate_bad_arguments(tmp_path, capsys, kind, message):
+    ref = _write(tmp_path / "ref.wav")
+    est = _write(tmp_path / "est.wav")
+    if kind == "missing_ref":
+        ref = tmp_path / "gone.wav"
+    elif kind == "missing_est":
+        est = tmp_path / "gone.wav"
+    else:
+        est = tmp_path
+    assert main(["evaluate", str(ref), str(est)]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    if kind.startswith("missing"):
+        assert "gone.wav" in err
+
+
+@pytest.mark.parametrize("rate", ["1", "0.5", "-4"])
+def test_evaluate_bad_rate(tmp_path, capsys, rate):
+    ref, est = _make_pair(tmp_path)
+    assert main(["evaluate", str(ref), str(est), f"--rate={rate}"]) == 2
+    assert "--rate must be > 1" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- demo
+
+
+def test_demo_writes_files_and_refuses_to_overwrite(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "-o", str(out)]) == 0
+    captured = capsys.readouterr()
+    names = sorted(p.name for p in out.iterdir())
+    expected = sorted(
+        [f"{clip}_reference.wav" for clip in ("speech", "piano")]
+        + [f"{clip}_input_x4.wav" for clip in ("speech", "piano")]
+        + [f"{clip}_{m}_x4.wav" for clip in ("speech", "piano") for m in CLASSICAL_METHODS]
+    )
+    assert names == expected
+    for clip, sr in (("speech", 48000), ("piano", 44100)):
+        ref = sf.info(str(out / f"{clip}_reference.wav"))
+        low = sf.info(str(out / f"{clip}_input_x4.wav"))
+        assert ref.samplerate == sr and low.samplerate == sr // 4
+        assert ref.frames == 4 * low.frames
+        for method in CLASSICAL_METHODS:
+            est = sf.info(str(out / f"{clip}_{method}_x4.wav"))
+            assert (est.samplerate, est.frames) == (sr, ref.frames)
+    table_lines = [line.split() for line in captured.out.splitlines()]
+    assert ["clip", "method", "SNR", "dB", "LSD", "LSD-HF"] in table_lines
+    for clip in ("speech", "piano"):
+        for method in CLASSICAL_METHODS:
+            row = next(line for line in table_lines if line[:2] == [clip, method])
+            assert len(row) == 5 and all(re.fullmatch(r"-?\d+\.\d+", v) for v in row[2:])
+    assert "Wrote 10 wav files" in captured.out
+
+    before = _snapshot(out)
+    assert main(["demo", "-o", str(out)]) != 0
+    assert "pass --force" in capsys.readouterr().err
+    assert _snapshot(out) == before
+
+
+def test_demo_passes_options(tmp_path, monkeypatch):
+    import audiosr.demo
+
+    calls = []
+    monkeypatch.setattr(audiosr.demo, "run_demo", lambda out_dir, *, rate, force: calls.append((out_dir, rate, force)))
+    assert main(["demo", "-o", str(tmp_path / "d"), "--rate", "2", "--force"]) == 0
+    assert main(["demo"]) == 0
+    assert calls == [(str(tmp_path / "d"), 2, True), ("audiosr-demo", 4, False)]
+
+
+def test_demo_bad_rate(tmp_path, capsys):
+    assert main(["demo", "-o", str(tmp_path / "d"), "--rate", "1"]) == 2
+    assert "rate must be an integer >= 2" in capsys.readouterr().err
+    assert not (tmp_path / "d").exists()
+
+
+# ----------------------------------------------------------------------------- version and python -m
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"audiosr {__version__}"
+
+
+def test_python_dash_m(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "audiosr", "--version"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"audiosr {__version__}"
+    failed = subprocess.run([sys.executable, "-m", "audiosr", "upsample", "gone.wav", "-o", "x.wav", "--rate", "2"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert failed.returncode == 2
+    assert "no such file or folder: 'gone.wav'" in failed.stderr
+    assert "Traceback" not in failed.stderr
+
+
+# ----------------------------------------------------------------------------- acceptance on real data
+
+
+def test_acceptance_real_speech_file(tmp_path, capsys):
+    if REAL_DATA is None or not (REAL_DATA / "speech" / "vctk_p259_023.flac").is_file():
+        pytest.skip("real dataset (../shared/data or $AUDIOSR_DATA) not available")
+    y, sr = audiosr.io.load(REAL_DATA / "speech" / "vctk_p259_023.flac")
+    assert sr == 48000
+    y = y[: len(y) // 4 * 4]
+    low = decimate(y, 4)
+    lr = tmp_path / "p259_023_12k.wav"
+    audiosr.io.save(lr, low, 12000)
+    out = tmp_path / "p259_023_48k.wav"
+    assert main(["upsample", str(lr), "-o", str(out), "--rate", "4"]) == 0
+    i, o = sf.info(str(lr)), sf.info(str(out))
+    assert i.samplerate == 12000
+    assert o.samplerate == 48000
+    assert o.frames == 4 * i.frames
+    y_hat, _ = audiosr.io.load(out)
+    assert snr(y, y_hat) > 10  # close to the original, not just the right length
+    assert "12000 Hz -> 48000 Hz" in capsys.readouterr().out

@@ -1,0 +1,48 @@
+"""Tests for audiosr.upsample on whole signals."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import audiosr
+from audiosr import BicubicUpsampler, SincUpsampler
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 3000), st.sampled_from([2, 3, 4, 6, 8]), st.sampled_from(["sinc", "spline", "bicubic"]))
+def test_any_length(n, rate, method):
+    x = np.random.default_rng(n).standard_normal(n).astype(np.float32)
+    y = audiosr.upsample(x, rate, method=method)
+    assert y.shape == (n * rate,) and y.dtype == np.float32
+    assert np.all(np.isfinite(y))
+
+
+def test_channels_processed_independently():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 500))
+    y = audiosr.upsample(x, 3)
+    assert y.shape == (2, 1500)
+    np.testing.assert_allclose(y[1], audiosr.upsample(x[1], 3))
+
+
+def test_estimator_method_and_rate_from_estimator():
+    x = np.random.default_rng(1).standard_normal(100)
+    np.testing.assert_array_equal(audiosr.upsample(x, method=BicubicUpsampler(rate=4)), BicubicUpsampler(rate=4).transform(x[None])[0])
+    np.testing.assert_array_equal(audiosr.upsample(x, 4, method=SincUpsampler(rate=4)), audiosr.upsample(x, 4))
+
+
+def test_errors():
+    x = np.zeros(100)
+    with pytest.raises(ValueError, match="rate=2 but the estimator up-samples by 4"):
+        audiosr.upsample(x, 2, method=BicubicUpsampler(rate=4))
+    with pytest.raises(ValueError, match="unknown method 'cubic'"):
+        audiosr.upsample(x, 2, method="cubic")
+    with pytest.raises(ValueError, match="rate is required"):
+        audiosr.upsample(x)
+    with pytest.raises(TypeError, match="transform"):
+        audiosr.upsample(x, 2, method=object())
+    with pytest.raises(ValueError, match="3-D"):
+        audiosr.upsample(np.zeros((1, 2, 100)), 2)
+    with pytest.raises(ValueError, match="NaN"):
+        audiosr.upsample(np.array([0.0, np.nan]), 2)
