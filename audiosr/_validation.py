@@ -156,7 +156,7 @@ def check_choice(value, choices, *, name):
 def check_target(y, X, rate):
     """Validate high-rate targets ``y`` against the low-rate clips ``X`` they belong to."""
     if y is None:
-        raise ValueError("y is required: pass the high-rate clips of shape (n_clips, n_times * rate).")
+        raise ValueError("requires y to be passed, but the target y is None: pass the high-rate clips of shape (n_clips, n_times * rate).")
     y = as_float_signal(y, name="y", ndims=(1, 2))
     expected = (X.shape[0], X.shape[1] * rate)
     if y.ndim != 2 or y.shape != expected:

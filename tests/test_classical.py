@@ -181,7 +181,7 @@ def test_score_rejects_y_of_wrong_length(Est):
     X = np.zeros((2, 10))
     with pytest.raises(ValueError, match=r"y has shape \(2, 30\).*\(2, 40\)"):
         Est(rate=4).score(X, np.zeros((2, 30)))
-    with pytest.raises(ValueError, match="y is required"):
+    with pytest.raises(ValueError, match="requires y to be passed"):
         Est(rate=4).score(X, None)
 
 

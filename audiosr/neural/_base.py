@@ -429,7 +429,7 @@ class PatchUpsampler(NeuralUpsampler):
         window = torch.hann_window(patch_len, periodic=True, device=device)
         segments = torch.zeros(n_windows + 1, hop, device=device)
         for start in range(0, n_windows, self.batch_size):
-            batch = torch.as_tensor(np.ascontiguousarray(frames[start : start + self.batch_size]), device=device)
+            batch = torch.tensor(frames[start : start + self.batch_size], device=device)  # copies the view
             pred = self.module_(batch) * window
             stop = start + len(pred)
             segments[start:stop] += pred[:, :hop]

@@ -1,0 +1,216 @@
+"""Tests for the shared neural training base (seeding, pickling, early stopping, inference)."""
+
+import warnings
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+import audiosr
+from audiosr import DualBranchSR, SplineUpsampler
+from audiosr.neural import NeuralUpsampler
+
+TINY = dict(filters=(4, 8), kernel_sizes=(9, 5), patch_len=256, batch_size=8, max_epochs=2, random_state=0, device="cpu")
+
+
+def data(n=6, length=512, rate=4, seed=0):
+    y = np.random.default_rng(seed).standard_normal((n, length)).astype(np.float32)
+    return y[:, ::rate].copy(), y
+
+
+def state(model):
+    return {k: v.clone() for k, v in model.module_.state_dict().items()}
+
+
+def assert_same_state(a, b):
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+
+
+def test_same_seed_same_weights_and_global_rng_untouched():
+    X, y = data()
+    torch_rng, np_rng = torch.random.get_rng_state(), np.random.get_state()
+    a = DualBranchSR(rate=4, **TINY).fit(X, y)
+    b = DualBranchSR(rate=4, **TINY).fit(X, y)
+    assert_same_state(state(a), state(b))
+    assert torch.equal(torch.random.get_rng_state(), torch_rng)
+    assert np.array_equal(np.random.get_state()[1], np_rng[1])
+    c = DualBranchSR(rate=4, **{**TINY, "random_state": 1}).fit(X, y)
+    assert not torch.equal(state(a)["time.final.weight"], state(c)["time.final.weight"])
+
+
+def test_refit_starts_over_and_warm_start_continues():
+    X, y = data()
+    model = DualBranchSR(rate=4, **TINY).fit(X, y)
+    first = state(model)
+    model.fit(X, y)
+    assert_same_state(first, state(model))
+    assert model.n_iter_ == 2
+    model.set_params(warm_start=True).fit(X, y)
+    assert model.n_iter_ == 4 and len(model.loss_curve_) == 4
+
+
+def test_joblib_round_trip_is_bit_exact(tmp_path):
+    X, y = data()
+    model = DualBranchSR(rate=4, **TINY).fit(X, y)
+    joblib.dump(model, tmp_path / "model.joblib")
+    loaded = joblib.load(tmp_path / "model.joblib")
+    np.testing.assert_array_equal(loaded.transform(X), model.transform(X))
+    assert_same_state(state(model), state(loaded))
+    assert all(p.device.type == "cpu" for p in loaded.module_.parameters())
+    assert loaded.loss_curve_ == model.loss_curve_
+
+
+def test_clone_is_unfitted():
+    X, y = data()
+    model = DualBranchSR(rate=4, **TINY).fit(X, y)
+    fresh = clone(model)
+    assert not hasattr(fresh, "module_")
+    with pytest.raises(NotFittedError):
+        fresh.transform(X)
+
+
+def test_early_stopping_keeps_best_weights():
+    X, y = data(n=10)
+    model = DualBranchSR(rate=4, **{**TINY, "max_epochs": 30, "early_stopping": True, "n_iter_no_change": 2, "learning_rate": 0.05})
+    model.fit(X, y)
+    assert len(model.validation_scores_) == model.n_iter_ <= 30
+    assert model.best_validation_score_ == pytest.approx(max(model.validation_scores_))
+    no_es = DualBranchSR(rate=4, **TINY).fit(X, y)
+    assert no_es.validation_scores_ == []
+
+
+def test_early_stopping_needs_two_examples():
+    X, y = data(n=1, length=256)
+    with pytest.raises(ValueError, match="at least 2 training examples"):
+        DualBranchSR(rate=4, **{**TINY, "early_stopping": True}).fit(X, y)
+
+
+def test_non_finite_loss_steps_are_skipped(monkeypatch):
+    X, y = data()
+    calls = {"n": 0}
+    original = NeuralUpsampler._loss
+
+    def flaky(self, pred, target):
+        calls["n"] += 1
+        loss = original(self, pred, target)
+        return loss * float("nan") if calls["n"] == 1 else loss
+
+    monkeypatch.setattr(NeuralUpsampler, "_loss", flaky)
+    with pytest.warns(RuntimeWarning, match="non-finite loss"):
+        model = DualBranchSR(rate=4, **TINY).fit(X, y)
+    assert all(torch.isfinite(p).all() for p in model.module_.parameters())
+    assert np.all(np.isfinite(model.transform(X)))
+
+
+def test_verbose_shows_a_progress_bar(capsys):
+    X, y = data()
+    DualBranchSR(rate=4, **{**TINY, "verbose": 1, "early_stopping": True}).fit(X, y)
+    err = capsys.readouterr().err
+    assert "epoch" in err and "val_snr" in err
+    DualBranchSR(rate=4, **TINY).fit(X, y)
+    assert capsys.readouterr() == ("", "")
+
+
+def test_rate_mismatch_is_refused():
+    X, y = data()
+    model = DualBranchSR(rate=4, **TINY).fit(X, y)
+    model.set_params(rate=2)
+    with pytest.raises(ValueError, match="trained to up-sample by 4"):
+        model.transform(X)
+    model.set_params(rate=4)
+    with pytest.raises(ValueError, match="rate=2 but the estimator up-samples by 4"):
+        audiosr.upsample(np.zeros(1000), 2, method=model)
+    with pytest.raises(ValueError, match=r"rate=2.*\(6, 256\)"):
+        DualBranchSR(rate=2, **TINY).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "X, match",
+    [
+        (np.full((2, 128), np.nan), "NaN"),
+        (np.zeros(128), "reshape"),
+        (np.zeros((2, 2, 128)), "3-D"),
+        (np.zeros((2, 10)), "shorter than one patch"),
+    ],
+)
+def test_bad_input_to_transform(X, match):
+    Xf, yf = data()
+    model = DualBranchSR(rate=4, **TINY).fit(Xf, yf)
+    with pytest.raises(ValueError, match=match):
+        model.transform(X)
+
+
+def test_bad_input_to_fit():
+    X, y = data()
+    with pytest.raises(ValueError, match="shorter than one patch"):
+        DualBranchSR(rate=4, **TINY).fit(X[:, :10], y[:, :40])
+    with pytest.raises(ValueError, match="NaN"):
+        DualBranchSR(rate=4, **TINY).fit(X, np.full_like(y, np.inf))
+    with pytest.raises(ValueError, match="requires y to be passed"):
+        DualBranchSR(rate=4, **TINY).fit(X, None)
+
+
+def test_cuda_request_without_cuda():
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is available here")
+    X, y = data()
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        DualBranchSR(rate=4, **{**TINY, "device": "cuda"}).fit(X, y)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_trained_on_gpu_loads_on_cpu(tmp_path):
+    X, y = data()
+    model = DualBranchSR(rate=4, **{**TINY, "device": "cuda"}).fit(X, y)
+    joblib.dump(model, tmp_path / "gpu.joblib")
+    loaded = joblib.load(tmp_path / "gpu.joblib").set_params(device="cpu")
+    np.testing.assert_allclose(loaded.transform(X), model.transform(X), atol=1e-5)
+
+
+# ------------------------------------------------------------------ inference on any length
+
+
+def identity_model():
+    """A time-only model whose U-Net adds nothing: its output is the interpolated input."""
+    X, y = data()
+    model = DualBranchSR(rate=4, branches="time", **TINY).fit(X, y)
+    with torch.no_grad():
+        model.module_.time.final.weight.zero_()
+        model.module_.time.final.bias.zero_()
+    return model
+
+
+@pytest.mark.parametrize("n", [64, 65, 100, 333, 1000])
+def test_overlap_add_reconstructs_exactly(n):
+    # If the windows did not sum to one, or a patch were misplaced, the identity
+    # network would show it as a ripple or a seam every half patch.
+    X = np.random.default_rng(n).standard_normal((2, n))
+    out = identity_model().transform(X)
+    np.testing.assert_allclose(out, SplineUpsampler(rate=4).transform(X), atol=1e-5)
+
+
+def test_output_does_not_depend_on_batch_size_and_has_no_seams():
+    X, y = data(n=10, length=1024)
+    model = DualBranchSR(rate=4, **{**TINY, "max_epochs": 3, "learning_rate": 1e-2}).fit(X, y)
+    t = np.arange(3000)
+    x = np.sin(2 * np.pi * 0.01 * t)[None]
+    out1 = model.set_params(batch_size=1).transform(x)
+    out7 = model.set_params(batch_size=7).transform(x)
+    np.testing.assert_allclose(out1, out7, atol=1e-4)  # float32 kernels vary with batch shape
+    # Seams: the jump between neighbouring samples at patch borders (every 128 samples)
+    # is no larger than elsewhere in this smooth signal.
+    jumps = np.abs(np.diff(out1[0]))
+    at_borders = jumps[127::128][:-1]
+    assert at_borders.max() <= 1.5 * np.percentile(jumps, 99)
+
+
+def test_transform_length_independent_of_fit_length():
+    X, y = data()
+    model = DualBranchSR(rate=4, **TINY).fit(X, y)
+    assert model.transform(np.zeros((1, 777))).shape == (1, 3108)
+    assert audiosr.upsample(np.zeros((2, 500)), method=model).shape == (2, 2000)

@@ -1,0 +1,166 @@
+"""Tests for DualBranchSR (TFNet): architecture, rates, ablations, quality, sklearn tooling."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+from audiosr import DualBranchSR, SplineUpsampler, decimate, make_pairs
+from audiosr.metrics import lsd
+from audiosr.neural import TFNetModule
+
+TINY = dict(filters=(4, 8), kernel_sizes=(9, 5), batch_size=8, max_epochs=1, random_state=0, device="cpu")
+# Smallest patch for depth 2: a multiple of lcm(2r, 16).
+PATCH = {2: 256, 3: 288, 4: 256, 6: 288, 8: 256}
+
+
+def tiny(rate, **kw):
+    return DualBranchSR(rate=rate, patch_len=PATCH[rate], **{**TINY, **kw})
+
+
+def pairs(rate, n=6, seed=0):
+    sig = np.random.default_rng(seed).standard_normal((n, PATCH[rate] * 2))
+    return sig[:, ::rate].copy(), sig
+
+
+@pytest.mark.parametrize("rate", [2, 3, 4, 6, 8])
+@pytest.mark.parametrize("branches", ["both", "time", "frequency"])
+def test_every_rate_and_branch_mode(rate, branches):
+    X, y = pairs(rate)
+    model = tiny(rate, branches=branches).fit(X, y)
+    for dtype in (np.float32, np.float64):
+        out = model.transform(X.astype(dtype))
+        assert out.shape == y.shape and out.dtype == dtype
+        assert np.all(np.isfinite(out))
+    assert len(model.loss_curve_) == model.n_iter_ == 1
+    assert model.n_features_in_ == X.shape[1]
+    assert model.patch_len_ == PATCH[rate]
+
+
+@pytest.mark.parametrize("rate, expected, paper", [(2, 2048, 8192), (3, 2112, 8256), (4, 2048, 8192), (6, 2112, 8256), (8, 2048, 8192)])
+def test_automatic_patch_len(rate, expected, paper):
+    assert DualBranchSR(rate=rate)._resolved_patch_len(rate) == expected
+    assert DualBranchSR.paper(rate).patch_len == paper
+    # The chosen lengths really satisfy the replicator and both U-Nets.
+    module = TFNetModule(expected, rate, (2, 2, 2, 2), (3, 3, 3, 3), 0.0, "both", True)
+    assert module(torch.zeros(1, expected)).shape == (1, expected)
+
+
+def test_rate_6_accepts_the_suggested_lengths():
+    for n in (6144, 12288):
+        module = TFNetModule(n, 6, (2, 2, 2, 2), (3, 3, 3, 3), 0.0, "both", True)
+        assert module(torch.randn(1, n)).shape == (1, n)
+
+
+def test_bad_patch_len_suggests_a_valid_one():
+    X, y = np.zeros((2, 2048)), np.zeros((2, 12288))
+    with pytest.raises(ValueError, match=r"multiple of 192.*patch_len=8256"):
+        DualBranchSR(rate=6, patch_len=8192).fit(X, y)
+
+
+def test_spectral_replicator_and_dc():
+    module = TFNetModule(16, 4, (2,), (3,), 0.0, "both", True)
+    mag = torch.arange(9.0)[None]  # bins 0..8 of a 16-sample patch
+    dc, tiled = module.replicate(mag)
+    assert dc.tolist() == [[0.0]]
+    assert tiled.tolist() == [[1.0, 2.0] * 4]  # bins 1..N/(2r) = 1..2, four times
+
+
+def test_dc_passthrough():
+    # Frequency-only: the DC bin never enters the U-Net, so it leaves unchanged.
+    torch.manual_seed(0)
+    module = TFNetModule(256, 4, (4, 8), (9, 5), 0.0, "frequency", False)
+    x = torch.randn(3, 256) + 2.0
+    out = module(x)
+    np.testing.assert_allclose(torch.fft.rfft(out)[:, 0].real.detach(), torch.fft.rfft(x)[:, 0].real, rtol=1e-4)
+    assert not torch.allclose(torch.fft.rfft(out)[:, 5].abs(), torch.fft.rfft(x)[:, 5].abs())
+
+
+def test_fusion_weight_is_per_bin_and_in_unit_interval():
+    X, y = pairs(4)
+    model = tiny(4).fit(X, y)
+    w = model.fusion_weight_
+    assert w.shape == (PATCH[4] // 2 + 1,)
+    with torch.no_grad():
+        model.module_.fusion_logit.copy_(torch.linspace(-50, 50, w.size))
+    w = model.fusion_weight_
+    assert w.min() >= 0 and w.max() <= 1 and w[0] < 1e-6 and w[-1] > 1 - 1e-6
+    with pytest.raises(AttributeError, match="branches='both'"):
+        tiny(4, branches="time").fit(X, y).fusion_weight_
+
+
+def test_no_nan_from_the_irfft_path_on_silence():
+    module = TFNetModule(256, 4, (4, 8), (9, 5), 0.0, "both", False)
+    x = torch.zeros(2, 256, requires_grad=True)
+    out = module(x)
+    out.pow(2).sum().backward()
+    assert torch.isfinite(out).all()
+    assert all(torch.isfinite(p.grad).all() for p in module.parameters() if p.grad is not None)
+
+
+def test_parameter_counts():
+    default = DualBranchSR(rate=4)
+    kwargs = default._module_kwargs(np.zeros((1, 2048)), None, 4)
+    assert sum(p.numel() for p in default._make_module(**kwargs).parameters()) == 1_061_157
+    paper = DualBranchSR.paper(4)
+    module = paper._make_module(**paper._module_kwargs(np.zeros((1, 8192)), None, 4))
+    per_branch = sum(p.numel() for p in module.time.parameters())
+    assert per_branch == 14_105_154  # the slim AudioUNet of the official preset
+    assert sum(p.numel() for p in module.parameters()) == 2 * per_branch + 4097
+
+
+def test_paper_preset_parameters():
+    model = DualBranchSR.paper(4, max_epochs=3)
+    assert model.filters == (64, 128, 256, 256) and model.kernel_sizes == (65, 33, 17, 9)
+    assert model.dropout == 0.5 and model.residual is False and model.batch_size == 128
+    assert model.max_epochs == 3 and model.rate == 4
+
+
+def test_beats_spline_on_lsd_after_a_short_fit(harmonic):
+    # The harmonics continue above the input's band: learnable, not interpolable.
+    rate = 4
+    X, y = make_pairs(list(harmonic(16, 8192, seed=0)), rate, segment=1024)
+    test = harmonic(4, 8192, seed=1)
+    X_test = decimate(test, rate)
+    model = DualBranchSR(rate=rate, filters=(8, 16), kernel_sizes=(17, 9), patch_len=512, learning_rate=3e-3, batch_size=16, max_epochs=6, random_state=0, device="cpu")
+    model.fit(X, y)
+    spline = lsd(test, SplineUpsampler(rate=rate).transform(X_test))
+    ours = lsd(test, model.transform(X_test))
+    assert ours < spline - 0.3, (ours, spline)
+
+
+def test_grid_search_and_pipeline():
+    X, y = pairs(4, n=8)
+    search = GridSearchCV(tiny(4), {"learning_rate": [1e-3, 1e-2], "branches": ["both", "time"]}, cv=2)
+    search.fit(X, y)
+    assert set(search.best_params_) == {"learning_rate", "branches"}
+    assert np.isfinite(search.best_score_)
+    pipe = make_pipeline(FunctionTransformer(lambda a: a * 0.5), tiny(4))
+    pipe.fit(X, y * 0.5)
+    assert pipe.transform(X).shape == y.shape
+    assert np.isfinite(pipe.score(X, y * 0.5))
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"filters": ()}, "filters"),
+        ({"filters": (4, 8), "kernel_sizes": (9,)}, "same length"),
+        ({"kernel_sizes": (8, 5)}, "odd"),
+        ({"dropout": 1.0}, "dropout"),
+        ({"branches": "spectral"}, "branches"),
+        ({"input_upsampler": "linear"}, "input_upsampler"),
+        ({"learning_rate": 0}, "learning_rate"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"max_epochs": 1.5}, "max_epochs"),
+        ({"validation_fraction": 1.0}, "validation_fraction"),
+        ({"lr_schedule": "cosine"}, "lr_schedule"),
+        ({"device": "tpu"}, "device"),
+    ],
+)
+def test_bad_parameters(params, match):
+    X, y = pairs(4)
+    with pytest.raises(ValueError, match=match):
+        tiny(4, **params).fit(X, y)
