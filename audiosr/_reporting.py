@@ -24,7 +24,9 @@ def format_table(headers, rows, digits=2):
     """
     cells = [[format_value(c, digits) for c in row] for row in rows]
     widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
-    numeric = [bool(rows) and all(isinstance(r[i], (int, float)) or r[i] is None for r in rows) for i in range(len(headers))]
+    numeric = [
+        bool(rows) and all(isinstance(r[i], (int, float)) or r[i] is None for r in rows) for i in range(len(headers))
+    ]
 
     def line(items):
         out = [(s.rjust(w) if num else s.ljust(w)) for s, w, num in zip(items, widths, numeric)]

@@ -88,7 +88,9 @@ def as_float_signal(x, *, name="x", ndims=(1, 2), dtype=None, min_length=1):
     if isinstance(x, (str, bytes)):
         raise TypeError(f"{name} must be an array of audio samples, got a {type(x).__name__}.")
     if scipy.sparse.issparse(x):
-        raise TypeError(f"{name} is a sparse matrix; sparse data is not supported for audio. Pass a dense array ({name}.toarray()).")
+        raise TypeError(
+            f"{name} is a sparse matrix; sparse data is not supported for audio. Pass a dense array ({name}.toarray())."
+        )
     try:
         arr = np.asarray(x)
     except (ValueError, TypeError) as exc:  # ragged lists
@@ -110,7 +112,9 @@ def as_float_signal(x, *, name="x", ndims=(1, 2), dtype=None, min_length=1):
             hint = " Flatten the leading axes first, e.g. x.reshape(-1, x.shape[-1])."
         elif arr.ndim == 0:
             hint = " Pass an array of samples, not a single number."
-        raise ValueError(f"{name} must be {expected} with time on the last axis, got {arr.ndim}-D array of shape {arr.shape}.{hint}")
+        raise ValueError(
+            f"{name} must be {expected} with time on the last axis, got {arr.ndim}-D array of shape {arr.shape}.{hint}"
+        )
     if arr.ndim == 2 and arr.shape[0] == 0:
         raise ValueError(f"{name} has shape {arr.shape}: it holds no clip; at least one is needed.")
     if arr.shape[-1] < min_length:
@@ -156,7 +160,9 @@ def check_choice(value, choices, *, name):
 def check_target(y, X, rate):
     """Validate high-rate targets ``y`` against the low-rate clips ``X`` they belong to."""
     if y is None:
-        raise ValueError("requires y to be passed, but the target y is None: pass the high-rate clips of shape (n_clips, n_times * rate).")
+        raise ValueError(
+            "requires y to be passed, but the target y is None: pass the high-rate clips of shape (n_clips, n_times * rate)."
+        )
     y = as_float_signal(y, name="y", ndims=(1, 2))
     expected = (X.shape[0], X.shape[1] * rate)
     if y.ndim != 2 or y.shape != expected:

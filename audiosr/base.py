@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from ._validation import check_clips, check_rate, check_target
@@ -100,4 +99,3 @@ class BaseUpsampler(TransformerMixin, BaseEstimator):
         X = check_clips(X)
         y = check_target(y, X, rate)
         return snr(y, self.transform(X))
-

@@ -48,8 +48,12 @@ def build_parser():
     up.add_argument("-o", "--output", required=True, metavar="OUT", help="output file or folder")
     target = up.add_mutually_exclusive_group(required=True)
     target.add_argument("--rate", type=int, help="up-sampling factor (integer >= 2)")
-    target.add_argument("--sr", type=int, metavar="TARGET", help="target sample rate in Hz (an integer multiple of each input's rate)")
-    up.add_argument("--method", choices=sorted(CLASSICAL_METHODS), default="sinc", help="up-sampling method (default: sinc)")
+    target.add_argument(
+        "--sr", type=int, metavar="TARGET", help="target sample rate in Hz (an integer multiple of each input's rate)"
+    )
+    up.add_argument(
+        "--method", choices=sorted(CLASSICAL_METHODS), default="sinc", help="up-sampling method (default: sinc)"
+    )
     up.add_argument("--subtype", help="output sample format, e.g. PCM_16, PCM_24, FLOAT (default: the input's)")
     up.add_argument("--force", action="store_true", help="overwrite existing output files")
 
@@ -60,12 +64,22 @@ def build_parser():
     )
     ev.add_argument("reference", metavar="REF")
     ev.add_argument("estimate", metavar="EST")
-    ev.add_argument("--rate", type=float, help="the up-sampling factor the estimates were made with; enables LSD-HF (high band above the input's Nyquist)")
+    ev.add_argument(
+        "--rate",
+        type=float,
+        help="the up-sampling factor the estimates were made with; enables LSD-HF (high band above the input's Nyquist)",
+    )
     ev.add_argument("--csv", metavar="PATH", help="also write the per-file figures to this CSV file")
     ev.add_argument("--force", action="store_true", help="overwrite an existing --csv file")
 
-    demo = sub.add_parser("demo", help="run every method on shipped speech and piano clips", description="Decimate the shipped speech and piano clips, up-sample them with every method, print SNR / LSD / LSD-HF and write the wav files.")
-    demo.add_argument("-o", "--output", default="audiosr-demo", metavar="DIR", help="output folder (default: ./audiosr-demo)")
+    demo = sub.add_parser(
+        "demo",
+        help="run every method on shipped speech and piano clips",
+        description="Decimate the shipped speech and piano clips, up-sample them with every method, print SNR / LSD / LSD-HF and write the wav files.",
+    )
+    demo.add_argument(
+        "-o", "--output", default="audiosr-demo", metavar="DIR", help="output folder (default: ./audiosr-demo)"
+    )
     demo.add_argument("--rate", type=int, default=4, help="up-sampling factor (default: 4)")
     demo.add_argument("--force", action="store_true", help="overwrite files of an earlier demo run")
     return parser
@@ -80,7 +94,9 @@ def _plan_outputs(inputs, output):
     if not files:
         raise CommandError(f"no audio files found in {', '.join(inputs)}.")
     out = Path(output)
-    folder_mode = len(files) > 1 or any(Path(p).is_dir() for p in inputs) or out.is_dir() or output.endswith(("/", os.sep))
+    folder_mode = (
+        len(files) > 1 or any(Path(p).is_dir() for p in inputs) or out.is_dir() or output.endswith(("/", os.sep))
+    )
     if folder_mode:
         return [(src, out / rel) for src, rel in files]
     return [(files[0][0], out)]
@@ -102,7 +118,9 @@ def _upsample_one(src, dst, args):
         rate = args.rate
     else:
         if args.sr % sr_in:
-            raise CommandError(f"--sr {args.sr} is not an integer multiple of the file's rate {sr_in} Hz; pass --rate or a target that is a multiple.")
+            raise CommandError(
+                f"--sr {args.sr} is not an integer multiple of the file's rate {sr_in} Hz; pass --rate or a target that is a multiple."
+            )
         rate = args.sr // sr_in
     x, _ = load(src, mono=False, dtype=np.float64)
     y = upsample(x, rate, method=args.method)
@@ -195,7 +213,11 @@ def _cmd_evaluate(args):
             failures += 1
             print(f"audiosr evaluate: error: {name}: {exc}", file=sys.stderr)
     if rows:
-        mean = {"file": "mean", "snr": float(np.mean([r["snr"] for r in rows])), "lsd": float(np.mean([r["lsd"] for r in rows]))}
+        mean = {
+            "file": "mean",
+            "snr": float(np.mean([r["snr"] for r in rows])),
+            "lsd": float(np.mean([r["lsd"] for r in rows])),
+        }
         mean["lsd_hf"] = float(np.mean([r["lsd_hf"] for r in rows])) if args.rate else None
         table = [[r["file"], r["snr"], r["lsd"], r["lsd_hf"]] for r in rows + [mean]]
         print(format_table(["file", "SNR dB", "LSD", "LSD-HF"], table, digits=3))

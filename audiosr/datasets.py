@@ -23,7 +23,10 @@ __all__ = ["load_manifest", "read_manifest", "data_root", "sample_path", "load_s
 #: Sample clips shipped inside the package: name -> (file name, description).
 SAMPLES = {
     "speech": ("speech_p257_48k.flac", "4.5 s of read speech (VCTK/VoiceBank p257, CC BY 4.0), 48 kHz"),
-    "piano": ("piano_sonata30_44k.flac", "5 s of Beethoven's sonata no. 30 on a sampled piano (non-commercial), 44.1 kHz"),
+    "piano": (
+        "piano_sonata30_44k.flac",
+        "5 s of Beethoven's sonata no. 30 on a sampled piano (non-commercial), 44.1 kHz",
+    ),
 }
 
 _REQUIRED_COLUMNS = ("path", "sample_rate", "kind", "split")
@@ -74,7 +77,9 @@ def data_root(root=None):
     if root is None:
         root = os.environ.get("AUDIOSR_DATA")
         if not root:
-            raise ValueError("no dataset folder given: pass root=... or set the AUDIOSR_DATA environment variable to the folder holding MANIFEST.csv.")
+            raise ValueError(
+                "no dataset folder given: pass root=... or set the AUDIOSR_DATA environment variable to the folder holding MANIFEST.csv."
+            )
     root = Path(os.fspath(root)).expanduser()
     if not (root / "MANIFEST.csv").is_file():
         raise FileNotFoundError(f"'{root}' has no MANIFEST.csv; root must be the dataset folder that holds it.")
@@ -108,13 +113,17 @@ def read_manifest(root=None):
         reader = csv.DictReader(fh)
         missing = [c for c in _REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
-            raise ValueError(f"{root / 'MANIFEST.csv'} lacks the column(s) {missing}; required: {list(_REQUIRED_COLUMNS)}.")
+            raise ValueError(
+                f"{root / 'MANIFEST.csv'} lacks the column(s) {missing}; required: {list(_REQUIRED_COLUMNS)}."
+            )
         rows = []
         for i, row in enumerate(reader, start=2):
             try:
                 row["sample_rate"] = int(row["sample_rate"])
             except ValueError:
-                raise ValueError(f"{root / 'MANIFEST.csv'} line {i}: sample_rate {row['sample_rate']!r} is not an integer.") from None
+                raise ValueError(
+                    f"{root / 'MANIFEST.csv'} line {i}: sample_rate {row['sample_rate']!r} is not an integer."
+                ) from None
             for key in ("duration_s", "effective_bw_hz", "frac_above_8k", "frac_above_12k", "frac_above_16k"):
                 if row.get(key) not in (None, ""):
                     try:
@@ -164,7 +173,11 @@ def load_manifest(root=None, *, kind=None, split=None, speaker=None, sr=None, mi
     root = data_root(root)
     rows = read_manifest(root)
     all_rows = rows
-    filters = {"kind": _as_set(kind, "kind"), "split": _as_set(split, "split"), "speaker_or_piece": _as_set(speaker, "speaker")}
+    filters = {
+        "kind": _as_set(kind, "kind"),
+        "split": _as_set(split, "split"),
+        "speaker_or_piece": _as_set(speaker, "speaker"),
+    }
     for column, wanted in filters.items():
         if wanted is None:
             continue
@@ -174,16 +187,22 @@ def load_manifest(root=None, *, kind=None, split=None, speaker=None, sr=None, mi
         unknown = wanted - known
         if unknown:
             label = "speaker" if column == "speaker_or_piece" else column
-            raise ValueError(f"unknown {label} {sorted(unknown)}; the manifest has {sorted(k for k in known if k)[:30]}.")
+            raise ValueError(
+                f"unknown {label} {sorted(unknown)}; the manifest has {sorted(k for k in known if k)[:30]}."
+            )
         rows = [r for r in rows if r.get(column) in wanted]
     if min_sr is not None:
         rows = [r for r in rows if r["sample_rate"] >= min_sr]
     if not rows:
-        raise ValueError(f"no file of {root / 'MANIFEST.csv'} matches kind={kind!r}, split={split!r}, speaker={speaker!r}, min_sr={min_sr!r}.")
+        raise ValueError(
+            f"no file of {root / 'MANIFEST.csv'} matches kind={kind!r}, split={split!r}, speaker={speaker!r}, min_sr={min_sr!r}."
+        )
     paths = [root / r["path"] for r in rows]
     rates = sorted({r["sample_rate"] for r in rows})
     if sr is None and len(rates) > 1 and load_audio:
-        raise ValueError(f"the selected files have different sample rates {rates}; pass sr=... to resample them to one rate.")
+        raise ValueError(
+            f"the selected files have different sample rates {rates}; pass sr=... to resample them to one rate."
+        )
     out_sr = sr if sr is not None else (rates[0] if len(rates) == 1 else None)
     signals = [load(p, sr=sr)[0] for p in paths] if load_audio else None
     return Bunch(signals=signals, sr=out_sr, paths=paths, rows=rows)

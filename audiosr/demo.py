@@ -50,7 +50,9 @@ def run_demo(out_dir="audiosr-demo", *, rate=4, force=False, echo=print):
     planned = _planned_outputs(out_dir, rate)
     existing = [p for p in planned if p.exists()]
     if existing and not force:
-        raise FileExistsError(f"{len(existing)} demo output(s) already exist in '{out_dir}' (e.g. '{existing[0].name}'); pass --force to overwrite them or choose another folder with -o.")
+        raise FileExistsError(
+            f"{len(existing)} demo output(s) already exist in '{out_dir}' (e.g. '{existing[0].name}'); pass --force to overwrite them or choose another folder with -o."
+        )
     out_dir.mkdir(parents=True, exist_ok=True)
     results = []
     for name in SAMPLES:
@@ -63,15 +65,22 @@ def run_demo(out_dir="audiosr-demo", *, rate=4, force=False, echo=print):
         for method in CLASSICAL_METHODS:
             y_hat = upsample(x, rate, method=method)
             save(out_dir / f"{name}_{method}_x{rate}.wav", y_hat, sr)
-            results.append({
-                "clip": name,
-                "method": method,
-                "snr": snr(y, y_hat),
-                "lsd": lsd(y, y_hat),
-                "lsd_hf": lsd_hf(y, y_hat, rate=rate),
-            })
+            results.append(
+                {
+                    "clip": name,
+                    "method": method,
+                    "snr": snr(y, y_hat),
+                    "lsd": lsd(y, y_hat),
+                    "lsd_hf": lsd_hf(y, y_hat, rate=rate),
+                }
+            )
     echo("")
-    echo(format_table(["clip", "method", "SNR dB", "LSD", "LSD-HF"], [[r["clip"], r["method"], r["snr"], r["lsd"], r["lsd_hf"]] for r in results]))
+    echo(
+        format_table(
+            ["clip", "method", "SNR dB", "LSD", "LSD-HF"],
+            [[r["clip"], r["method"], r["snr"], r["lsd"], r["lsd_hf"]] for r in results],
+        )
+    )
     echo("")
     echo("SNR: higher is better. LSD / LSD-HF: log10-power spectral distance over all / high bins, lower is better.")
     echo(f"Wrote {len(planned)} wav files to {out_dir.resolve()}")

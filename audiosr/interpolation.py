@@ -67,7 +67,9 @@ def cubic_convolution(x, rate, a=-0.5):
     padded = np.concatenate([before, x, after], axis=-1)  # (..., n + 3)
     frac = np.arange(rate) / rate
     # Taps x[k-1], x[k], x[k+1], x[k+2] for output position k + frac.
-    weights = np.stack([keys_kernel(1 + frac, a), keys_kernel(frac, a), keys_kernel(1 - frac, a), keys_kernel(2 - frac, a)])
+    weights = np.stack(
+        [keys_kernel(1 + frac, a), keys_kernel(frac, a), keys_kernel(1 - frac, a), keys_kernel(2 - frac, a)]
+    )
     windows = sliding_window_view(padded, 4, axis=-1)  # (..., n, 4)
     out = windows @ weights.astype(x.dtype)  # (..., n, rate)
     return out.reshape(*x.shape[:-1], n * rate)

@@ -110,7 +110,9 @@ def load(path, sr=None, *, mono=True, dtype=np.float32):
     try:
         data, file_sr = sf.read(str(path), dtype="float64", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
-        raise ValueError(f"could not read '{path}' as audio ({exc}). Is it an audio file in a format libsndfile supports (WAV, FLAC, OGG, AIFF)?") from None
+        raise ValueError(
+            f"could not read '{path}' as audio ({exc}). Is it an audio file in a format libsndfile supports (WAV, FLAC, OGG, AIFF)?"
+        ) from None
     if data.shape[0] == 0:
         raise ValueError(f"'{path}' contains no samples.")
     y = data.T
@@ -161,10 +163,14 @@ def save(path, y, sr, *, subtype=None):
         raise ValueError(f"cannot tell the audio format of '{path}' from its extension; use e.g. .wav or .flac.")
     fmt = {".aif": "AIFF", ".oga": "OGG"}.get(ext, ext[1:].upper())
     if subtype is not None and not sf.check_format(fmt, subtype):
-        raise ValueError(f"subtype {subtype!r} is not valid for {fmt} files; valid ones: {sorted(sf.available_subtypes(fmt))}.")
+        raise ValueError(
+            f"subtype {subtype!r} is not valid for {fmt} files; valid ones: {sorted(sf.available_subtypes(fmt))}."
+        )
     effective = (subtype or sf.default_subtype(fmt) or "").upper()
     if effective.startswith("PCM") and np.max(np.abs(y)) > 1.0:
-        warnings.warn(f"samples outside [-1, 1] are clipped when writing {effective} to '{path}'.", UserWarning, stacklevel=2)
+        warnings.warn(
+            f"samples outside [-1, 1] are clipped when writing {effective} to '{path}'.", UserWarning, stacklevel=2
+        )
         y = np.clip(y, -1.0, 1.0)
     if not path.parent.is_dir():
         raise FileNotFoundError(f"the folder of '{path}' does not exist.")

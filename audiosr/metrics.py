@@ -141,12 +141,8 @@ def _stft_power_chunks(x, n_fft, hop_length):
 def _frame_lsd_default(yt, yp, n_fft, hop_length, band):
     """Default-convention LSD of one clip over the bins selected by ``band`` (a slice)."""
     per_frame = []
-    for p_true, p_pred in zip(
-        _stft_power_chunks(yt, n_fft, hop_length), _stft_power_chunks(yp, n_fft, hop_length)
-    ):
-        diff = np.log10(np.maximum(p_true[:, band], _POWER_FLOOR)) - np.log10(
-            np.maximum(p_pred[:, band], _POWER_FLOOR)
-        )
+    for p_true, p_pred in zip(_stft_power_chunks(yt, n_fft, hop_length), _stft_power_chunks(yp, n_fft, hop_length)):
+        diff = np.log10(np.maximum(p_true[:, band], _POWER_FLOOR)) - np.log10(np.maximum(p_pred[:, band], _POWER_FLOOR))
         per_frame.append(np.sqrt(np.mean(diff**2, axis=-1)))
     return float(np.mean(np.concatenate(per_frame)))
 
@@ -155,9 +151,7 @@ def _lsd_kuleshov(yt, yp, n_fft, hop_length):
     """Kuleshov et al. code: ln power + 1e-8, RMS over *time* per bin, mean over bins, clip 10."""
     sum_sq = 0.0
     n_frames = 0
-    for p_true, p_pred in zip(
-        _stft_power_chunks(yt, n_fft, hop_length), _stft_power_chunks(yp, n_fft, hop_length)
-    ):
+    for p_true, p_pred in zip(_stft_power_chunks(yt, n_fft, hop_length), _stft_power_chunks(yp, n_fft, hop_length)):
         diff = np.log(p_true + _KULESHOV_EPS) - np.log(p_pred + _KULESHOV_EPS)
         sum_sq = sum_sq + np.sum(diff**2 + _KULESHOV_EPS, axis=0)
         n_frames += diff.shape[0]

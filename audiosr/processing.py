@@ -36,7 +36,9 @@ def resolve_upsampler(method, rate=None):
         rate = check_rate(rate)
         return CLASSICAL_METHODS[method](rate=rate), rate
     if not hasattr(method, "transform"):
-        raise TypeError(f"method must be a method name or an estimator with a transform method, got {type(method).__name__}.")
+        raise TypeError(
+            f"method must be a method name or an estimator with a transform method, got {type(method).__name__}."
+        )
     own = getattr(method, "rate", None)
     if own is None:
         if rate is None:
@@ -44,7 +46,9 @@ def resolve_upsampler(method, rate=None):
         return method, check_rate(rate)
     own = check_rate(own, name=f"{type(method).__name__}.rate")
     if rate is not None and check_rate(rate) != own:
-        raise ValueError(f"rate={rate} but the estimator up-samples by {own}; pass rate=None or an estimator for rate {rate}.")
+        raise ValueError(
+            f"rate={rate} but the estimator up-samples by {own}; pass rate=None or an estimator for rate {rate}."
+        )
     return method, own
 
 
@@ -84,5 +88,7 @@ def upsample(x, rate=None, *, method="sinc"):
     out = np.asarray(out, dtype=signal.dtype)
     expected = (np.atleast_2d(signal).shape[0], signal.shape[-1] * rate)
     if out.shape != expected:
-        raise ValueError(f"the estimator returned shape {out.shape} for input {np.atleast_2d(signal).shape}; expected {expected}.")
+        raise ValueError(
+            f"the estimator returned shape {out.shape} for input {np.atleast_2d(signal).shape}; expected {expected}."
+        )
     return out[0] if signal.ndim == 1 else out

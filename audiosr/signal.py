@@ -161,7 +161,9 @@ def make_pairs(signals, rate, *, segment=8192, hop=None, method="iir", min_rms=0
     if isinstance(segment, bool) or not isinstance(segment, (int, np.integer)) or segment < rate:
         raise ValueError(f"segment must be an integer number of high-rate samples >= rate={rate}, got {segment!r}.")
     if segment % rate:
-        raise ValueError(f"segment={segment} is not a multiple of rate={rate}; the low-rate segment would not be whole. Use e.g. segment={segment - segment % rate}.")
+        raise ValueError(
+            f"segment={segment} is not a multiple of rate={rate}; the low-rate segment would not be whole. Use e.g. segment={segment - segment % rate}."
+        )
     hop = segment if hop is None else hop
     if isinstance(hop, bool) or not isinstance(hop, (int, np.integer)) or hop < 1 or hop % rate:
         raise ValueError(f"hop must be a positive multiple of rate={rate}, got {hop!r}.")

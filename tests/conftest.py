@@ -1,7 +1,26 @@
 """Shared fixtures: synthetic signals that tests can make in milliseconds."""
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
+
+
+def _real_data_dir():
+    """The real dataset: $AUDIOSR_DATA, else ../shared/data beside the repository checkout."""
+    candidates = [Path(os.environ["AUDIOSR_DATA"])] if os.environ.get("AUDIOSR_DATA") else []
+    candidates.append(Path(__file__).resolve().parents[2] / "shared" / "data")
+    return next((folder for folder in candidates if (folder / "MANIFEST.csv").is_file()), None)
+
+
+@pytest.fixture(scope="session")
+def real_data():
+    """Folder of the project's real recordings; the test is skipped where it is missing."""
+    folder = _real_data_dir()
+    if folder is None:
+        pytest.skip("real dataset (../shared/data or $AUDIOSR_DATA) not available")
+    return folder
 
 
 def harmonic_signals(n_clips, length, sr=16000, seed=0, f0_range=(150, 400)):

@@ -163,7 +163,14 @@ def test_bad_input(Est, X, exc, match):
 @pytest.mark.parametrize("Est", ESTIMATORS)
 @pytest.mark.parametrize(
     "rate, exc, match",
-    [(1, ValueError, ">= 2"), (0, ValueError, ">= 2"), (2.5, ValueError, "integer"), ("4", TypeError, "integer"), (10**6, ValueError, "maximum"), (True, TypeError, "integer")],
+    [
+        (1, ValueError, ">= 2"),
+        (0, ValueError, ">= 2"),
+        (2.5, ValueError, "integer"),
+        ("4", TypeError, "integer"),
+        (10**6, ValueError, "maximum"),
+        (True, TypeError, "integer"),
+    ],
 )
 def test_bad_rate(Est, rate, exc, match):
     with pytest.raises(exc, match=match):

@@ -23,21 +23,6 @@ from audiosr.signal import decimate
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _real_data_dir():
-    """The real dataset: $AUDIOSR_DATA, else ../shared/data beside the repository checkout."""
-    candidates = []
-    if os.environ.get("AUDIOSR_DATA"):
-        candidates.append(Path(os.environ["AUDIOSR_DATA"]))
-    candidates.append(Path(__file__).resolve().parents[2] / "shared" / "data")
-    for folder in candidates:
-        if (folder / "MANIFEST.csv").is_file():
-            return folder
-    return None
-
-
-REAL_DATA = _real_data_dir()
-
-
 def _tone(n, sr, freq=440.0, amp=0.5):
     return amp * np.sin(2 * np.pi * freq * np.arange(n) / sr)
 
@@ -88,7 +73,14 @@ def test_upsample_to_target_rate(tmp_path, sr_in, target, factor):
     assert o.frames == factor * sf.info(str(src)).frames
 
 
-@pytest.mark.parametrize(("target", "message"), [("12000", "not an integer multiple of the file's rate 8000 Hz"), ("4000", "not an integer multiple"), ("8000", "rate must be an integer >= 2")])
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ("12000", "not an integer multiple of the file's rate 8000 Hz"),
+        ("4000", "not an integer multiple"),
+        ("8000", "rate must be an integer >= 2"),
+    ],
+)
 def test_upsample_bad_target_rate(tmp_path, capsys, target, message):
     src = _write(tmp_path / "in.wav", sr=8000)
     out = tmp_path / "out.wav"
@@ -99,7 +91,15 @@ def test_upsample_bad_target_rate(tmp_path, capsys, target, message):
     assert not out.exists()
 
 
-@pytest.mark.parametrize(("args", "message"), [(["--rate", "1"], "--rate must be an integer >= 2, got 1"), (["--rate", "0"], "--rate must be"), (["--sr", "0"], "--sr must be a positive sample rate"), (["--sr", "-16000"], "--sr must be a positive")])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--rate", "1"], "--rate must be an integer >= 2, got 1"),
+        (["--rate", "0"], "--rate must be"),
+        (["--sr", "0"], "--sr must be a positive sample rate"),
+        (["--sr", "-16000"], "--sr must be a positive"),
+    ],
+)
 def test_upsample_bad_factor_is_usage_error(tmp_path, capsys, args, message):
     src = _write(tmp_path / "in.wav")
     out = tmp_path / "out.wav"
@@ -359,7 +359,11 @@ def _make_pair(folder, name="clip.wav", *, sr=32000, seconds=0.5, freq=440.0):
 
 
 def _table_rows(out):
-    return {line.split()[0]: line.split()[1:] for line in out.splitlines() if line.strip() and not line.startswith(("file", "-", "("))}
+    return {
+        line.split()[0]: line.split()[1:]
+        for line in out.splitlines()
+        if line.strip() and not line.startswith(("file", "-", "("))
+    }
 
 
 def _read_csv(path):
@@ -492,7 +496,11 @@ def test_evaluate_corrupt_estimate(tmp_path, capsys):
 
 @pytest.mark.parametrize(
     ("kind", "message"),
-    [("missing_ref", "no such file or folder"), ("missing_est", "no such file or folder"), ("file_vs_folder", "both be files or both be folders")],
+    [
+        ("missing_ref", "no such file or folder"),
+        ("missing_est", "no such file or folder"),
+        ("file_vs_folder", "both be files or both be folders"),
+    ],
 )
 def test_evaluate_bad_arguments(tmp_path, capsys, kind, message):
     ref = _write(tmp_path / "ref.wav")
@@ -580,10 +588,18 @@ def test_version(capsys):
 
 
 def test_python_dash_m(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "audiosr", "--version"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "audiosr", "--version"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == f"audiosr {__version__}"
-    failed = subprocess.run([sys.executable, "-m", "audiosr", "upsample", "gone.wav", "-o", "x.wav", "--rate", "2"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    failed = subprocess.run(
+        [sys.executable, "-m", "audiosr", "upsample", "gone.wav", "-o", "x.wav", "--rate", "2"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert failed.returncode == 2
     assert "no such file or folder: 'gone.wav'" in failed.stderr
     assert "Traceback" not in failed.stderr
@@ -592,10 +608,10 @@ def test_python_dash_m(tmp_path):
 # ----------------------------------------------------------------------------- acceptance on real data
 
 
-def test_acceptance_real_speech_file(tmp_path, capsys):
-    if REAL_DATA is None or not (REAL_DATA / "speech" / "vctk_p259_023.flac").is_file():
+def test_acceptance_real_speech_file(tmp_path, capsys, real_data):
+    if not (real_data / "speech" / "vctk_p259_023.flac").is_file():
         pytest.skip("real dataset (../shared/data or $AUDIOSR_DATA) not available")
-    y, sr = audiosr.io.load(REAL_DATA / "speech" / "vctk_p259_023.flac")
+    y, sr = audiosr.io.load(real_data / "speech" / "vctk_p259_023.flac")
     assert sr == 48000
     y = y[: len(y) // 4 * 4]
     low = decimate(y, 4)

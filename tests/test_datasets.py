@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import math
-import os
 import re
 from pathlib import Path
 
@@ -16,22 +15,6 @@ from audiosr import datasets
 from audiosr.datasets import SAMPLES, data_root, load_manifest, load_sample, read_manifest, sample_path
 from audiosr.io import load
 from audiosr.signal import resample
-
-
-def _real_data_dir():
-    """The real dataset: $AUDIOSR_DATA, else ../shared/data beside the repository checkout."""
-    candidates = []
-    if os.environ.get("AUDIOSR_DATA"):
-        candidates.append(Path(os.environ["AUDIOSR_DATA"]))
-    candidates.append(Path(__file__).resolve().parents[2] / "shared" / "data")
-    for folder in candidates:
-        if (folder / "MANIFEST.csv").is_file():
-            return folder
-    return None
-
-
-REAL_DATA = _real_data_dir()
-needs_real_data = pytest.mark.skipif(REAL_DATA is None, reason="real dataset (../shared/data or $AUDIOSR_DATA) not available")
 
 COLUMNS = ["path", "sample_rate", "duration_s", "license", "speaker_or_piece", "split", "kind"]
 
@@ -70,7 +53,17 @@ def dataset(tmp_path):
         path.parent.mkdir(parents=True, exist_ok=True)
         sf.write(str(path), data, sr, subtype="PCM_16")
         audio[rel] = sf.read(str(path))[0]
-        rows.append({"path": rel, "sample_rate": sr, "duration_s": f"{n / sr:.3f}", "license": "CC0", "speaker_or_piece": who, "split": split, "kind": kind})
+        rows.append(
+            {
+                "path": rel,
+                "sample_rate": sr,
+                "duration_s": f"{n / sr:.3f}",
+                "license": "CC0",
+                "speaker_or_piece": who,
+                "split": split,
+                "kind": kind,
+            }
+        )
     _write_manifest(root, rows)
     return root, audio
 
@@ -83,7 +76,11 @@ def _expected(kind=None, split=None, speaker=None, min_sr=None):
     def ok(value, wanted):
         return wanted is None or value in ({wanted} if isinstance(wanted, str) else set(wanted))
 
-    return [f[0] for f in _FILES if ok(f[5], kind) and ok(f[4], split) and ok(f[3], speaker) and (min_sr is None or f[1] >= min_sr)]
+    return [
+        f[0]
+        for f in _FILES
+        if ok(f[5], kind) and ok(f[4], split) and ok(f[3], speaker) and (min_sr is None or f[1] >= min_sr)
+    ]
 
 
 # ----------------------------------------------------------------------------- read_manifest
@@ -97,12 +94,29 @@ def test_read_manifest_converts_numeric_columns(dataset):
         assert row["sample_rate"] == spec[1] and type(row["sample_rate"]) is int
         assert isinstance(row["duration_s"], float)
         assert row["duration_s"] == pytest.approx(spec[2], abs=1e-3)
-        assert (row["speaker_or_piece"], row["split"], row["kind"], row["license"]) == (spec[3], spec[4], spec[5], "CC0")
+        assert (row["speaker_or_piece"], row["split"], row["kind"], row["license"]) == (
+            spec[3],
+            spec[4],
+            spec[5],
+            "CC0",
+        )
 
 
 def test_read_manifest_keeps_extra_and_empty_columns(tmp_path):
-    rows = [{"path": "a.flac", "sample_rate": "8000", "kind": "speech", "split": "test", "notes": "hello", "effective_bw_hz": "", "frac_above_8k": "1.5e-02"}]
-    _write_manifest(tmp_path, rows, columns=["path", "sample_rate", "kind", "split", "notes", "effective_bw_hz", "frac_above_8k"])
+    rows = [
+        {
+            "path": "a.flac",
+            "sample_rate": "8000",
+            "kind": "speech",
+            "split": "test",
+            "notes": "hello",
+            "effective_bw_hz": "",
+            "frac_above_8k": "1.5e-02",
+        }
+    ]
+    _write_manifest(
+        tmp_path, rows, columns=["path", "sample_rate", "kind", "split", "notes", "effective_bw_hz", "frac_above_8k"]
+    )
     (row,) = read_manifest(tmp_path)
     assert row["notes"] == "hello"
     assert row["effective_bw_hz"] == ""
@@ -112,7 +126,9 @@ def test_read_manifest_keeps_extra_and_empty_columns(tmp_path):
 @pytest.mark.parametrize("column", ["path", "sample_rate", "kind", "split"])
 def test_manifest_missing_required_column(tmp_path, column):
     columns = [c for c in COLUMNS if c != column]
-    _write_manifest(tmp_path, [{"path": "a.flac", "sample_rate": 8000, "kind": "speech", "split": "test"}], columns=columns)
+    _write_manifest(
+        tmp_path, [{"path": "a.flac", "sample_rate": 8000, "kind": "speech", "split": "test"}], columns=columns
+    )
     for reader in (read_manifest, load_manifest):
         with pytest.raises(ValueError, match=rf"lacks the column\(s\) \['{column}'\]"):
             reader(tmp_path)
@@ -330,13 +346,17 @@ def test_unknown_kind_lists_known_kinds(dataset):
 
 def test_unknown_split_lists_known_splits(dataset):
     root, _ = dataset
-    with pytest.raises(ValueError, match=r"unknown split \['validation'\]; the manifest has \['test', 'train', 'valid'\]"):
+    with pytest.raises(
+        ValueError, match=r"unknown split \['validation'\]; the manifest has \['test', 'train', 'valid'\]"
+    ):
         load_manifest(root, split="validation")
 
 
 def test_unknown_speaker_lists_speakers_of_the_whole_manifest(dataset):
     root, _ = dataset
-    with pytest.raises(ValueError, match=r"unknown speaker \['p225'\]; the manifest has \['piece1', 'piece2', 'spk1', 'spk2', 'spk3'\]"):
+    with pytest.raises(
+        ValueError, match=r"unknown speaker \['p225'\]; the manifest has \['piece1', 'piece2', 'spk1', 'spk2', 'spk3'\]"
+    ):
         load_manifest(root, kind="piano", speaker="p225")
 
 
@@ -383,13 +403,12 @@ def test_unknown_sample(name):
 # ----------------------------------------------------------------------------- the real dataset
 
 
-@needs_real_data
-def test_real_manifest_speech_test_split():
-    data = load_manifest(REAL_DATA, kind="speech", split="test", load_audio=False)
+def test_real_manifest_speech_test_split(real_data):
+    data = load_manifest(real_data, kind="speech", split="test", load_audio=False)
     assert len(data.rows) > 0
     assert data.signals is None
     assert all(r["kind"] == "speech" and r["split"] == "test" for r in data.rows)
-    expected = [r["path"] for r in read_manifest(REAL_DATA) if r["kind"] == "speech" and r["split"] == "test"]
+    expected = [r["path"] for r in read_manifest(real_data) if r["kind"] == "speech" and r["split"] == "test"]
     assert [r["path"] for r in data.rows] == expected
     rates = {r["sample_rate"] for r in data.rows}
     assert data.sr == (rates.pop() if len(rates) == 1 else None)
@@ -398,11 +417,16 @@ def test_real_manifest_speech_test_split():
         assert sf.info(str(path)).samplerate == row["sample_rate"]
 
 
-@needs_real_data
-def test_real_files_load():
-    rows = [r for r in read_manifest(REAL_DATA) if r["kind"] == "speech" and r["split"] == "test" and r["sample_rate"] == 48000]
-    speakers = sorted({r["speaker_or_piece"] for r in rows}, key=lambda s: sum(r["speaker_or_piece"] == s for r in rows))[:2]
-    data = load_manifest(REAL_DATA, kind="speech", split="test", speaker=speakers, min_sr=48000, sr=16000)
+def test_real_files_load(real_data):
+    rows = [
+        r
+        for r in read_manifest(real_data)
+        if r["kind"] == "speech" and r["split"] == "test" and r["sample_rate"] == 48000
+    ]
+    speakers = sorted(
+        {r["speaker_or_piece"] for r in rows}, key=lambda s: sum(r["speaker_or_piece"] == s for r in rows)
+    )[:2]
+    data = load_manifest(real_data, kind="speech", split="test", speaker=speakers, min_sr=48000, sr=16000)
     assert data.sr == 16000
     assert 1 <= len(data.signals) <= 6
     for y, row in zip(data.signals, data.rows):

@@ -187,7 +187,9 @@ def test_load_sr_equal_to_file_rate_changes_nothing(tmp_path):
     np.testing.assert_array_equal(load(path, sr=8000)[0], load(path)[0])
 
 
-@pytest.mark.parametrize(("sr", "exc"), [(0, ValueError), (-8000, ValueError), (8000.5, ValueError), ("8000", TypeError)])
+@pytest.mark.parametrize(
+    ("sr", "exc"), [(0, ValueError), (-8000, ValueError), (8000.5, ValueError), ("8000", TypeError)]
+)
 def test_load_bad_sr(tmp_path, sr, exc):
     path = tmp_path / "tone.wav"
     save(path, _tone(100, 8000), 8000)
@@ -324,7 +326,14 @@ def test_save_bad_sample_rate(tmp_path, sr):
 
 @pytest.mark.parametrize(
     ("name", "subtype"),
-    [("x.wav", None), ("x.flac", None), ("x.wav", "PCM_16"), ("x.wav", "PCM_24"), ("x.wav", "PCM_U8"), ("x.wav", "pcm_16")],
+    [
+        ("x.wav", None),
+        ("x.flac", None),
+        ("x.wav", "PCM_16"),
+        ("x.wav", "PCM_24"),
+        ("x.wav", "PCM_U8"),
+        ("x.wav", "pcm_16"),
+    ],
 )
 def test_save_warns_and_clips_for_pcm(tmp_path, name, subtype):
     y = np.array([0.0, 1.5, -2.0, 0.25] * 50)

@@ -295,7 +295,9 @@ def test_scorers_agree_with_metrics():
     assert metrics.si_sdr_scorer(est, X, y) == pytest.approx(si_sdr(y, y_hat))
     scores = cross_val_score(est, X, y, cv=3, scoring=metrics.neg_lsd_scorer)
     assert scores.shape == (3,) and np.all(scores < 0)
-    search = GridSearchCV(est, {"a": [-0.5, -1.0]}, cv=2, scoring={"snr": metrics.snr_scorer, "lsd": metrics.neg_lsd_scorer}, refit="lsd")
+    search = GridSearchCV(
+        est, {"a": [-0.5, -1.0]}, cv=2, scoring={"snr": metrics.snr_scorer, "lsd": metrics.neg_lsd_scorer}, refit="lsd"
+    )
     search.fit(X, y)
     assert search.best_params_["a"] in (-0.5, -1.0)
     custom = metrics.make_transform_scorer(lsd, greater_is_better=False, convention="kuleshov2017")

@@ -1,7 +1,5 @@
 """Tests for the shared neural training base (seeding, pickling, early stopping, inference)."""
 
-import warnings
-
 import joblib
 import numpy as np
 import pytest
@@ -13,7 +11,9 @@ import audiosr
 from audiosr import DualBranchSR, SplineUpsampler
 from audiosr.neural import NeuralUpsampler
 
-TINY = dict(filters=(4, 8), kernel_sizes=(9, 5), patch_len=256, batch_size=8, max_epochs=2, random_state=0, device="cpu")
+TINY = dict(
+    filters=(4, 8), kernel_sizes=(9, 5), patch_len=256, batch_size=8, max_epochs=2, random_state=0, device="cpu"
+)
 
 
 def data(n=6, length=512, rate=4, seed=0):
@@ -76,7 +76,9 @@ def test_clone_is_unfitted():
 
 def test_early_stopping_keeps_best_weights():
     X, y = data(n=10)
-    model = DualBranchSR(rate=4, **{**TINY, "max_epochs": 30, "early_stopping": True, "n_iter_no_change": 2, "learning_rate": 0.05})
+    model = DualBranchSR(
+        rate=4, **{**TINY, "max_epochs": 30, "early_stopping": True, "n_iter_no_change": 2, "learning_rate": 0.05}
+    )
     model.fit(X, y)
     assert len(model.validation_scores_) == model.n_iter_ <= 30
     assert model.best_validation_score_ == pytest.approx(max(model.validation_scores_))

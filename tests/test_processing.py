@@ -28,7 +28,9 @@ def test_channels_processed_independently():
 
 def test_estimator_method_and_rate_from_estimator():
     x = np.random.default_rng(1).standard_normal(100)
-    np.testing.assert_array_equal(audiosr.upsample(x, method=BicubicUpsampler(rate=4)), BicubicUpsampler(rate=4).transform(x[None])[0])
+    np.testing.assert_array_equal(
+        audiosr.upsample(x, method=BicubicUpsampler(rate=4)), BicubicUpsampler(rate=4).transform(x[None])[0]
+    )
     np.testing.assert_array_equal(audiosr.upsample(x, 4, method=SincUpsampler(rate=4)), audiosr.upsample(x, 4))
 
 

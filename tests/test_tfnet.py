@@ -39,7 +39,9 @@ def test_every_rate_and_branch_mode(rate, branches):
     assert model.patch_len_ == PATCH[rate]
 
 
-@pytest.mark.parametrize("rate, expected, paper", [(2, 2048, 8192), (3, 2112, 8256), (4, 2048, 8192), (6, 2112, 8256), (8, 2048, 8192)])
+@pytest.mark.parametrize(
+    "rate, expected, paper", [(2, 2048, 8192), (3, 2112, 8256), (4, 2048, 8192), (6, 2112, 8256), (8, 2048, 8192)]
+)
 def test_automatic_patch_len(rate, expected, paper):
     assert DualBranchSR(rate=rate)._resolved_patch_len(rate) == expected
     assert DualBranchSR.paper(rate).patch_len == paper
@@ -88,7 +90,7 @@ def test_fusion_weight_is_per_bin_and_in_unit_interval():
     w = model.fusion_weight_
     assert w.min() >= 0 and w.max() <= 1 and w[0] < 1e-6 and w[-1] > 1 - 1e-6
     with pytest.raises(AttributeError, match="branches='both'"):
-        tiny(4, branches="time").fit(X, y).fusion_weight_
+        _ = tiny(4, branches="time").fit(X, y).fusion_weight_
 
 
 def test_no_nan_from_the_irfft_path_on_silence():
@@ -124,7 +126,17 @@ def test_beats_spline_on_lsd_after_a_short_fit(harmonic):
     X, y = make_pairs(list(harmonic(16, 8192, seed=0)), rate, segment=1024)
     test = harmonic(4, 8192, seed=1)
     X_test = decimate(test, rate)
-    model = DualBranchSR(rate=rate, filters=(8, 16), kernel_sizes=(17, 9), patch_len=512, learning_rate=3e-3, batch_size=16, max_epochs=6, random_state=0, device="cpu")
+    model = DualBranchSR(
+        rate=rate,
+        filters=(8, 16),
+        kernel_sizes=(17, 9),
+        patch_len=512,
+        learning_rate=3e-3,
+        batch_size=16,
+        max_epochs=6,
+        random_state=0,
+        device="cpu",
+    )
     model.fit(X, y)
     spline = lsd(test, SplineUpsampler(rate=rate).transform(X_test))
     ours = lsd(test, model.transform(X_test))

@@ -203,7 +203,9 @@ class NeuralUpsampler(BaseUpsampler):
         inputs, targets = self._training_data(X, y, rate)
         continuing = self.warm_start and hasattr(self, "module_")
         if continuing and self.rate_ != rate:
-            raise ValueError(f"warm_start: the model was trained at rate {self.rate_}, not {rate}; set warm_start=False to start over.")
+            raise ValueError(
+                f"warm_start: the model was trained at rate {self.rate_}, not {rate}; set warm_start=False to start over."
+            )
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         devices = [device.index or 0] if device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
@@ -226,7 +228,9 @@ class NeuralUpsampler(BaseUpsampler):
         if self.early_stopping:
             n_val = max(1, int(round(self.validation_fraction * n)))
             if n - n_val < 1:
-                raise ValueError(f"early_stopping needs at least 2 training examples, got {n}; add data or set early_stopping=False.")
+                raise ValueError(
+                    f"early_stopping needs at least 2 training examples, got {n}; add data or set early_stopping=False."
+                )
             val_idx, train_idx = order[:n_val], order[n_val:]
         else:
             val_idx, train_idx = order[:0], order
@@ -239,7 +243,9 @@ class NeuralUpsampler(BaseUpsampler):
         steps_per_epoch = math.ceil(len(train_idx) / self.batch_size)
         scheduler = None
         if self.lr_schedule == "poly":
-            scheduler = torch.optim.lr_scheduler.PolynomialLR(optimizer, total_iters=self.max_epochs * steps_per_epoch, power=0.5)
+            scheduler = torch.optim.lr_scheduler.PolynomialLR(
+                optimizer, total_iters=self.max_epochs * steps_per_epoch, power=0.5
+            )
         decayed = [p for name, p in module.named_parameters() if not name.endswith("bias")]
         best_score, best_state, stale = -np.inf, None, 0
         epochs = range(self.max_epochs)
@@ -275,9 +281,15 @@ class NeuralUpsampler(BaseUpsampler):
                 count += len(idx)
             if not all(torch.isfinite(p).all() for p in module.parameters()):
                 module.load_state_dict(good_state)
-                warnings.warn("the weights became non-finite during an epoch; they were rolled back to the start of that epoch.", RuntimeWarning, stacklevel=3)
+                warnings.warn(
+                    "the weights became non-finite during an epoch; they were rolled back to the start of that epoch.",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
             if skipped:
-                warnings.warn(f"{skipped} training step(s) had a non-finite loss and were skipped.", RuntimeWarning, stacklevel=3)
+                warnings.warn(
+                    f"{skipped} training step(s) had a non-finite loss and were skipped.", RuntimeWarning, stacklevel=3
+                )
             self.loss_curve_.append(total / count if count else float("nan"))
             self.n_iter_ += 1
             postfix = {"loss": f"{self.loss_curve_[-1]:.3g}"}

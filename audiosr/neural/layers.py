@@ -53,7 +53,9 @@ class UNet1d(nn.Module):
         self.down = nn.ModuleList()
         in_ch = 1
         for f, k in zip(filters, kernel_sizes):
-            self.down.append(nn.Sequential(nn.Conv1d(in_ch, f, k, stride=2, padding=k // 2, bias=bias), nn.LeakyReLU(0.2)))
+            self.down.append(
+                nn.Sequential(nn.Conv1d(in_ch, f, k, stride=2, padding=k // 2, bias=bias), nn.LeakyReLU(0.2))
+            )
             in_ch = f
         k_last = kernel_sizes[-1]
         self.bottleneck = nn.Sequential(
@@ -64,7 +66,11 @@ class UNet1d(nn.Module):
         self.up = nn.ModuleList()
         in_ch = filters[-1]
         for f, k in zip(reversed(filters), reversed(kernel_sizes)):
-            self.up.append(nn.Sequential(nn.Conv1d(in_ch, 2 * f, k, padding=k // 2, bias=bias), nn.Dropout(dropout), nn.ReLU(), SubPixel1d(2)))
+            self.up.append(
+                nn.Sequential(
+                    nn.Conv1d(in_ch, 2 * f, k, padding=k // 2, bias=bias), nn.Dropout(dropout), nn.ReLU(), SubPixel1d(2)
+                )
+            )
             in_ch = 2 * f  # f from the shuffle + f from the skip
         self.final = nn.Conv1d(in_ch, 2, 9, padding=4)
         self.shuffle = SubPixel1d(2)

@@ -314,12 +314,17 @@ class DualBranchSR(PatchUpsampler):
     def _check_params(self):
         for name in ("filters", "kernel_sizes"):
             value = getattr(self, name)
-            if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) == 0 or not all(
-                isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0 for v in value
+            if (
+                isinstance(value, (str, bytes))
+                or not hasattr(value, "__len__")
+                or len(value) == 0
+                or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0 for v in value)
             ):
                 raise ValueError(f"{name} must be a non-empty sequence of positive integers, got {value!r}.")
         if len(self.filters) != len(self.kernel_sizes):
-            raise ValueError(f"filters and kernel_sizes must have the same length (one per block), got {len(self.filters)} and {len(self.kernel_sizes)}.")
+            raise ValueError(
+                f"filters and kernel_sizes must have the same length (one per block), got {len(self.filters)} and {len(self.kernel_sizes)}."
+            )
         if any(k % 2 == 0 for k in self.kernel_sizes):
             raise ValueError(f"kernel_sizes must be odd (centred 'same' convolutions), got {self.kernel_sizes!r}.")
         if not isinstance(self.dropout, numbers.Real) or not 0 <= self.dropout < 1:
