@@ -28,11 +28,13 @@ __all__ = [
     "metrics",
     "signal",
     "DualBranchSR",
+    "AudioUNet",
+    "SpectralDNN",
 ]
 
 # The neural estimators import torch (about a second); they are loaded on first use
 # so that the classical methods, the metrics and the command line stay light.
-_NEURAL = {"DualBranchSR"}
+_NEURAL = {"DualBranchSR", "AudioUNet", "SpectralDNN"}
 
 
 def __getattr__(name):

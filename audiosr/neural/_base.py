@@ -28,6 +28,7 @@ from ..classical import CLASSICAL_METHODS
 __all__ = ["NeuralUpsampler", "PatchUpsampler", "resolve_device", "smallest_patch_len"]
 
 LR_SCHEDULES = ("constant", "poly")
+INPUT_UPSAMPLERS = ("spline", "sinc", "bicubic")
 
 
 def resolve_device(device):
@@ -90,9 +91,14 @@ class NeuralUpsampler(BaseUpsampler):
     * ``_training_data(X, y, rate)`` -> ``(inputs, targets)`` float32 arrays whose first
       axis indexes training examples;
     * ``_module_kwargs(inputs, targets, rate)`` -> keyword arguments of ``_make_module``;
-    * ``_make_module(**kwargs)`` -> the ``torch.nn.Module``;
+    * ``_make_module(**kwargs)`` -> the ``torch.nn.Module`` (the kwargs must be plain
+      values: they rebuild the module when a pickled model is loaded);
+    * optionally ``_init_module(module, inputs, targets)``: data-dependent state of a
+      fresh module, kept as buffers so that it travels in the state dict;
     * ``_upsample_clips(X, rate, device)`` -> up-sampled clips, with the module in eval mode;
-    * optionally ``_loss(pred, target)`` (default: mean squared error).
+    * optionally ``_loss(pred, target)`` (default: mean squared error) and
+      ``_score_batch(pred, target)`` with ``_validation_label`` (default: mean SNR in dB,
+      "val_snr"), the early-stopping score of module outputs, higher is better.
 
     Training parameters
     -------------------
@@ -107,9 +113,10 @@ class NeuralUpsampler(BaseUpsampler):
     weight_decay : float
         lambda of the ``lambda * ||Theta||^2`` term added to the loss (over weights, not biases).
     early_stopping : bool
-        Hold out ``validation_fraction`` of the examples, score their SNR after each
-        epoch, stop after ``n_iter_no_change`` epochs without an improvement of ``tol``
-        dB, and keep the best weights.
+        Hold out ``validation_fraction`` of the examples, score them after each epoch
+        (``_score_batch``: SNR in dB for the waveform models), stop after
+        ``n_iter_no_change`` epochs without an improvement of ``tol`` in that score, and
+        keep the best weights.
     validation_fraction, n_iter_no_change, tol
         See ``early_stopping``.
     random_state : int, RandomState or None
@@ -140,6 +147,9 @@ class NeuralUpsampler(BaseUpsampler):
 
     def _loss(self, pred, target):
         return torch.mean((pred - target) ** 2)
+
+    def _init_module(self, module, inputs, targets):
+        """Set data-dependent state (e.g. normalisation buffers) of a freshly built module."""
 
     def _training_data(self, X, y, rate):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -213,6 +223,7 @@ class NeuralUpsampler(BaseUpsampler):
             if not continuing:
                 self._module_kwargs_ = self._module_kwargs(inputs, targets, rate)
                 self.module_ = self._make_module(**self._module_kwargs_)
+                self._init_module(self.module_, inputs, targets)
                 self.loss_curve_, self.validation_scores_ = [], []
                 self.n_iter_ = 0
             self.module_.to(device)
@@ -296,7 +307,7 @@ class NeuralUpsampler(BaseUpsampler):
             if self.early_stopping:
                 score = self._validation_score(x_val, y_val)
                 self.validation_scores_.append(score)
-                postfix["val_snr"] = f"{score:.2f} dB"
+                postfix[self._validation_label] = f"{score:.3g}"
                 if score > best_score + self.tol:
                     best_score, best_state, stale = score, copy.deepcopy(module.state_dict()), 0
                 else:
@@ -318,7 +329,14 @@ class NeuralUpsampler(BaseUpsampler):
         with torch.inference_mode():
             for start in range(0, len(x_val), self.batch_size):
                 preds.append(self.module_(x_val[start : start + self.batch_size]))
-        return _batch_snr(torch.cat(preds), y_val)
+        return self._score_batch(torch.cat(preds), y_val)
+
+    #: Name of the validation score in the progress bar.
+    _validation_label = "val_snr"
+
+    def _score_batch(self, pred, target):
+        """Validation score of module outputs against targets; higher is better (default: mean SNR in dB)."""
+        return _batch_snr(pred, target)
 
     # ------------------------------------------------------------------ transform
 
@@ -384,6 +402,11 @@ class PatchUpsampler(NeuralUpsampler):
 
     _default_patch_len = 2048
 
+    def _check_params(self):
+        check_choice(self.input_upsampler, INPUT_UPSAMPLERS, name="input_upsampler")
+        if self.patch_len is not None:
+            _check_positive_int(self.patch_len, "patch_len", minimum=2)
+
     def _patch_multiple(self, rate):  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -401,7 +424,7 @@ class PatchUpsampler(NeuralUpsampler):
         return patch_len
 
     def _interpolate(self, X, rate):
-        name = check_choice(self.input_upsampler, ("spline", "sinc", "bicubic"), name="input_upsampler")
+        name = check_choice(self.input_upsampler, INPUT_UPSAMPLERS, name="input_upsampler")
         return CLASSICAL_METHODS[name](rate=rate).transform(X).astype(np.float32, copy=False)
 
     def _check_length(self, n_target, patch_len, rate, what):

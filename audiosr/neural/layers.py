@@ -2,10 +2,32 @@
 
 from __future__ import annotations
 
+import numbers
+
 import torch
 from torch import nn
 
-__all__ = ["SubPixel1d", "UNet1d"]
+__all__ = ["SubPixel1d", "UNet1d", "check_unet_params"]
+
+
+def check_unet_params(filters, kernel_sizes, dropout):
+    """Validate the U-Net hyper-parameters an estimator stores (called from ``fit``)."""
+    for name, value in (("filters", filters), ("kernel_sizes", kernel_sizes)):
+        if (
+            isinstance(value, (str, bytes))
+            or not hasattr(value, "__len__")
+            or len(value) == 0
+            or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0 for v in value)
+        ):
+            raise ValueError(f"{name} must be a non-empty sequence of positive integers, got {value!r}.")
+    if len(filters) != len(kernel_sizes):
+        raise ValueError(
+            f"filters and kernel_sizes must have the same length (one per block), got {len(filters)} and {len(kernel_sizes)}."
+        )
+    if any(k % 2 == 0 for k in kernel_sizes):
+        raise ValueError(f"kernel_sizes must be odd (centred 'same' convolutions), got {kernel_sizes!r}.")
+    if not isinstance(dropout, numbers.Real) or isinstance(dropout, bool) or not 0 <= dropout < 1:
+        raise ValueError(f"dropout must be a number in [0, 1), got {dropout!r}.")
 
 
 class SubPixel1d(nn.Module):

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import math
-import numbers
 
 import torch
 from torch import nn
 
 from .._validation import check_choice, check_rate
 from ._base import PatchUpsampler, smallest_patch_len
-from .layers import UNet1d
+from .layers import UNet1d, check_unet_params
 
 __all__ = ["DualBranchSR", "TFNetModule", "BRANCHES"]
 
@@ -312,27 +311,11 @@ class DualBranchSR(PatchUpsampler):
         return cls(rate=rate, **params)
 
     def _check_params(self):
-        for name in ("filters", "kernel_sizes"):
-            value = getattr(self, name)
-            if (
-                isinstance(value, (str, bytes))
-                or not hasattr(value, "__len__")
-                or len(value) == 0
-                or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0 for v in value)
-            ):
-                raise ValueError(f"{name} must be a non-empty sequence of positive integers, got {value!r}.")
-        if len(self.filters) != len(self.kernel_sizes):
-            raise ValueError(
-                f"filters and kernel_sizes must have the same length (one per block), got {len(self.filters)} and {len(self.kernel_sizes)}."
-            )
-        if any(k % 2 == 0 for k in self.kernel_sizes):
-            raise ValueError(f"kernel_sizes must be odd (centred 'same' convolutions), got {self.kernel_sizes!r}.")
-        if not isinstance(self.dropout, numbers.Real) or not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must be a number in [0, 1), got {self.dropout!r}.")
+        super()._check_params()
+        check_unet_params(self.filters, self.kernel_sizes, self.dropout)
         check_choice(self.branches, BRANCHES, name="branches")
         if not isinstance(self.residual, (bool, int)):
             raise TypeError(f"residual must be True or False, got {self.residual!r}.")
-        check_choice(self.input_upsampler, ("spline", "sinc", "bicubic"), name="input_upsampler")
 
     def _patch_multiple(self, rate):
         return _patch_multiple(rate, len(self.filters))

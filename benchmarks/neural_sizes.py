@@ -1,14 +1,14 @@
-"""Parameter count and CPU speed of DualBranchSR's default and paper configurations.
+"""Parameter count and CPU speed of DualBranchSR's (and AudioUNet's) default and paper configurations.
 
 Usage::
 
-    python benchmarks/dualbranch_sizes.py
+    python benchmarks/neural_sizes.py
 
 Measures, for rate 4 at 16 kHz output: parameters; training throughput (target
 samples per second over timed Adam steps on random patches, after a warm-up step);
 inference real-time factor (seconds of compute per second of audio) of
 ``transform`` on 10 s of audio, the median of 3 runs. Writes
-``benchmarks/results/dualbranch_sizes.md``.
+``benchmarks/results/neural_sizes.md``.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from audiosr import DualBranchSR
+from audiosr import AudioUNet, DualBranchSR
 
 
-def measure(name, model, rate=4, sr=16000, steps=3):
+def measure(name, model, rate=4, sr=16000, steps=3, runs=3):
     rng = np.random.default_rng(0)
     patch = model._resolved_patch_len(rate)
     batch = model.batch_size
@@ -39,7 +39,7 @@ def measure(name, model, rate=4, sr=16000, steps=3):
     train_rate = steps * batch * patch / (time.perf_counter() - start)
     x = rng.standard_normal((1, 10 * sr // rate)).astype(np.float32)
     times = []
-    for _ in range(3):
+    for _ in range(runs):
         start = time.perf_counter()
         model.transform(x)
         times.append(time.perf_counter() - start)
@@ -53,22 +53,23 @@ def main():
     rows = [
         measure("DualBranchSR(rate=4) defaults", DualBranchSR(rate=4, random_state=0)),
         measure("DualBranchSR(rate=4, branches='time')", DualBranchSR(rate=4, branches="time", random_state=0)),
-        measure("DualBranchSR.paper(4)", DualBranchSR.paper(4, random_state=0, batch_size=8), steps=1),
+        measure("AudioUNet(rate=4) defaults", AudioUNet(rate=4, random_state=0)),
+        measure("DualBranchSR.paper(4)", DualBranchSR.paper(4, random_state=0, batch_size=8), steps=1, runs=1),
     ]
     lines = [
-        "# DualBranchSR sizes and CPU speed",
+        "# Neural model sizes and CPU speed",
         "",
-        "Command: `python benchmarks/dualbranch_sizes.py`",
+        "Command: `python benchmarks/neural_sizes.py`",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, {threads} torch threads, torch {torch.__version__}.",
         "Rate 4, 16 kHz output. Training: target samples per second over Adam steps on random patches "
         "(the paper preset measured at batch 8 instead of 128 to fit the time). "
-        "Inference: real-time factor of `transform` on 10 s of audio (median of 3; < 1 is faster than real time).",
+        "Inference: real-time factor of `transform` on 10 s of audio (median of 3 runs, 1 for the paper preset; < 1 is faster than real time).",
         "",
         "| configuration | parameters | patch | batch | training samples/s | inference RTF |",
         "|---|---|---|---|---|---|",
         *rows,
     ]
-    out = Path(__file__).parent / "results" / "dualbranch_sizes.md"
+    out = Path(__file__).parent / "results" / "neural_sizes.md"
     out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
