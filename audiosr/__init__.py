@@ -11,6 +11,7 @@ from . import datasets, io, metrics, signal
 from ._version import __version__
 from .base import BaseUpsampler
 from .classical import BicubicUpsampler, SincUpsampler, SplineUpsampler
+from .persistence import load_model, save_model
 from .processing import upsample
 from .signal import decimate, make_pairs
 
@@ -21,6 +22,8 @@ __all__ = [
     "SplineUpsampler",
     "SincUpsampler",
     "upsample",
+    "save_model",
+    "load_model",
     "decimate",
     "make_pairs",
     "datasets",

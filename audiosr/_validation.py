@@ -19,6 +19,11 @@ MAX_RATE = 256
 
 FLOAT_DTYPES = (np.float64, np.float32)
 
+#: Integer dtypes read as PCM samples (as soundfile and WAV files store them) and
+#: scaled to [-1, 1): dtype code -> (offset, scale). Other integers (int64, ...) are
+#: converted as plain numbers.
+PCM_SCALES = {"i1": (0.0, 2.0**7), "i2": (0.0, 2.0**15), "i4": (0.0, 2.0**31), "u1": (128.0, 2.0**7)}
+
 
 def check_rate(rate, *, name="rate"):
     """Return ``rate`` as a Python int after checking it is an integer in [2, MAX_RATE].
@@ -77,7 +82,8 @@ def as_float_signal(x, *, name="x", ndims=(1, 2), dtype=None, min_length=1):
         Accepted numbers of dimensions.
     dtype : numpy dtype or None
         Output dtype. ``None`` keeps float32 and float64 and converts anything
-        else (integers, float16, booleans) to float64.
+        else (integers, float16, booleans) to float64. int8, int16, int32 and uint8
+        arrays are PCM samples and are scaled to [-1, 1) (``int16 / 32768``).
     min_length : int, default=1
         Smallest accepted number of samples along the last axis.
 
@@ -122,8 +128,12 @@ def as_float_signal(x, *, name="x", ndims=(1, 2), dtype=None, min_length=1):
             f"{name} has {arr.shape[-1]} feature(s) (shape={arr.shape}) while a minimum of {min_length} "
             f"is required: audio needs at least {min_length} sample(s) along the time axis (the last one)."
         )
+    pcm = PCM_SCALES.get(arr.dtype.str[1:])
     if dtype is None:
         dtype = arr.dtype if arr.dtype in FLOAT_DTYPES else np.float64
+    if pcm is not None:
+        offset, scale = pcm
+        arr = (np.asarray(arr, dtype=np.float64) - offset) / scale
     arr = np.asarray(arr, dtype=dtype)
     if not np.all(np.isfinite(arr)):
         n_bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
@@ -171,3 +181,17 @@ def check_target(y, X, rate):
             f"high-rate clips, shape {expected} (each clip rate times longer than its X row)."
         )
     return y
+
+
+def check_channels_first(x, *, name="x", max_channels=16):
+    """Refuse a 2-D signal that looks time-first ``(n_times, n_channels)``, as soundfile returns it.
+
+    audiosr puts time last; a stereo file read with ``soundfile.read`` is ``(n, 2)``
+    and would otherwise be taken for ``n`` one- or two-sample channels.
+    """
+    if x.ndim == 2 and x.shape[0] > 64 and x.shape[1] <= max_channels:
+        raise ValueError(
+            f"{name} has shape {x.shape}, which looks like (time, channels) as soundfile returns it; audiosr "
+            f"expects (channels, time) with time last: pass {name}.T."
+        )
+    return x

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from ._validation import check_clips, check_rate, check_target
+from ._version import __version__
 from .metrics import snr
 
 __all__ = ["BaseUpsampler"]
@@ -38,6 +39,12 @@ class BaseUpsampler(TransformerMixin, BaseEstimator):
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         tags.input_tags.allow_nan = False
         return tags
+
+    def __getstate__(self):
+        # BaseEstimator may hand back the live __dict__: copy before adding to it.
+        state = dict(super().__getstate__())
+        state["_audiosr_version"] = __version__  # lets load_model warn about old files
+        return state
 
     def fit(self, X, y=None):
         """Check the parameters and the input; nothing is learned.

@@ -46,13 +46,22 @@ def build_parser():
     )
     up.add_argument("inputs", nargs="+", metavar="IN", help="audio files or folders (searched recursively)")
     up.add_argument("-o", "--output", required=True, metavar="OUT", help="output file or folder")
-    target = up.add_mutually_exclusive_group(required=True)
-    target.add_argument("--rate", type=int, help="up-sampling factor (integer >= 2)")
+    target = up.add_mutually_exclusive_group()
+    target.add_argument("--rate", type=int, help="up-sampling factor (integer >= 2); a --model file knows its own")
     target.add_argument(
         "--sr", type=int, metavar="TARGET", help="target sample rate in Hz (an integer multiple of each input's rate)"
     )
-    up.add_argument(
-        "--method", choices=sorted(CLASSICAL_METHODS), default="sinc", help="up-sampling method (default: sinc)"
+    how = up.add_mutually_exclusive_group()
+    how.add_argument(
+        "--method", choices=sorted(CLASSICAL_METHODS), default=None, help="classical up-sampling method (default: sinc)"
+    )
+    how.add_argument(
+        "--model",
+        metavar="PATH|NAME",
+        help=(
+            "a trained model: a weights file from audiosr.save_model (safe to load from anyone) or a "
+            "joblib file (load only files you trust), or a classical method name"
+        ),
     )
     up.add_argument("--subtype", help="output sample format, e.g. PCM_16, PCM_24, FLOAT (default: the input's)")
     up.add_argument("--force", action="store_true", help="overwrite existing output files")
@@ -111,19 +120,49 @@ def _output_subtype(src_info, dst, requested):
     return None  # the format's default
 
 
-def _upsample_one(src, dst, args):
+def _resolve_model(args):
+    """Return (estimator or method name, label, model rate or None, expected input rate or None)."""
+    choice = args.model or args.method or "sinc"
+    if choice in CLASSICAL_METHODS:
+        if args.rate is None and args.sr is None:
+            raise CommandError("pass --rate R or --sr TARGET (or a --model file, which knows its rate).")
+        return choice, choice, None, None
+    from .persistence import load_model
+
+    try:
+        model = load_model(choice)
+    except (FileNotFoundError, IsADirectoryError) as exc:
+        raise CommandError(f"--model: {exc} (not a file, nor one of {sorted(CLASSICAL_METHODS)}).") from None
+    except (ValueError, TypeError) as exc:
+        raise CommandError(f"--model: {exc}") from None
+    model_rate = int(getattr(model, "rate_", model.rate))
+    if args.rate is not None and args.rate != model_rate:
+        raise CommandError(f"--rate {args.rate} but the model '{choice}' up-samples by {model_rate}; leave --rate out.")
+    input_sr = getattr(model, "metadata_", {}).get("input_sr")
+    return model, Path(choice).name, model_rate, input_sr
+
+
+def _upsample_one(src, dst, args, method, model_rate, input_sr):
     src_info = info(src)
     sr_in = int(src_info.samplerate)
-    if args.rate is not None:
-        rate = args.rate
-    else:
+    if input_sr is not None and sr_in != input_sr:
+        raise CommandError(
+            f"the model was trained for {input_sr} Hz input but the file is {sr_in} Hz; resample it first."
+        )
+    if args.sr is not None:
         if args.sr % sr_in:
             raise CommandError(
                 f"--sr {args.sr} is not an integer multiple of the file's rate {sr_in} Hz; pass --rate or a target that is a multiple."
             )
         rate = args.sr // sr_in
+        if model_rate is not None and rate != model_rate:
+            raise CommandError(
+                f"--sr {args.sr} needs a factor of {rate} from {sr_in} Hz but the model up-samples by {model_rate}."
+            )
+    else:
+        rate = args.rate if args.rate is not None else model_rate
     x, _ = load(src, mono=False, dtype=np.float64)
-    y = upsample(x, rate, method=args.method)
+    y = upsample(x, rate, method=method)
     dst.parent.mkdir(parents=True, exist_ok=True)  # only once the input is read: no empty folders for bad files
     save(dst, y, sr_in * rate, subtype=_output_subtype(src_info, dst, args.subtype))
     return sr_in, sr_in * rate
@@ -134,6 +173,7 @@ def _cmd_upsample(args):
         raise CommandError(f"--rate must be an integer >= 2, got {args.rate}.")
     if args.sr is not None and args.sr <= 0:
         raise CommandError(f"--sr must be a positive sample rate in Hz, got {args.sr}.")
+    method, label, model_rate, input_sr = _resolve_model(args)
     try:
         plan = _plan_outputs(args.inputs, args.output)
     except FileNotFoundError as exc:
@@ -151,8 +191,8 @@ def _cmd_upsample(args):
             if dst.exists() and not args.force:
                 raise CommandError(f"'{dst}' exists; pass --force to overwrite it.")
             seen.add(target)
-            sr_in, sr_out = _upsample_one(src, dst, args)
-            print(f"{src} -> {dst} ({sr_in} Hz -> {sr_out} Hz, {args.method})")
+            sr_in, sr_out = _upsample_one(src, dst, args, method, model_rate, input_sr)
+            print(f"{src} -> {dst} ({sr_in} Hz -> {sr_out} Hz, {label})")
         except (CommandError, ValueError, TypeError, OSError) as exc:
             failures += 1
             print(f"audiosr upsample: error: {src}: {exc}", file=sys.stderr)

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from ._validation import as_float_signal, check_sample_rate
+from ._validation import as_float_signal, check_channels_first, check_sample_rate
 from .signal import resample
 
 __all__ = ["load", "save", "info", "find_audio_files", "AUDIO_EXTENSIONS"]
@@ -157,7 +157,7 @@ def save(path, y, sr, *, subtype=None):
     """
     path = Path(os.fspath(path))
     sr = check_sample_rate(sr)
-    y = as_float_signal(y, name="y", ndims=(1, 2))
+    y = check_channels_first(as_float_signal(y, name="y", ndims=(1, 2)), name="y")
     ext = path.suffix.lower()
     if ext not in AUDIO_EXTENSIONS:
         raise ValueError(f"cannot tell the audio format of '{path}' from its extension; use e.g. .wav or .flac.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import clone
 
-from ._validation import as_float_signal, check_rate
+from ._validation import as_float_signal, check_channels_first, check_rate
 from .classical import CLASSICAL_METHODS
 
 __all__ = ["upsample", "resolve_upsampler"]
@@ -80,7 +80,7 @@ def upsample(x, rate=None, *, method="sinc"):
     >>> audiosr.upsample(np.stack([x, x]), 2, method="spline").shape
     (2, 8000)
     """
-    signal = as_float_signal(x, name="x", ndims=(1, 2))
+    signal = check_channels_first(as_float_signal(x, name="x", ndims=(1, 2)))
     estimator, rate = resolve_upsampler(method, rate)
     if isinstance(method, str):
         estimator = clone(estimator)

@@ -118,7 +118,7 @@ def test_upsample_too_large_rate_fails(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["upsample", "x.wav", "-o", "y.wav"], "one of the arguments --rate --sr is required"),
+        (["upsample", "x.wav", "-o", "y.wav", "--method", "sinc", "--model", "m.pt"], "not allowed with argument"),
         (["upsample", "x.wav", "-o", "y.wav", "--rate", "2", "--sr", "16000"], "not allowed with argument"),
         (["upsample", "x.wav", "--rate", "2"], "-o/--output"),
         (["upsample", "x.wav", "-o", "y.wav", "--rate", "2", "--method", "magic"], "invalid choice: 'magic'"),
@@ -134,6 +134,13 @@ def test_usage_errors_exit_2(tmp_path, capsys, monkeypatch, argv, message):
     assert info.value.code == 2
     assert message in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_upsample_without_rate_or_model(tmp_path, capsys):
+    src = _write(tmp_path / "in.wav")
+    assert main(["upsample", str(src), "-o", str(tmp_path / "out.wav")]) == 2
+    assert "pass --rate R or --sr TARGET" in capsys.readouterr().err
+    assert not (tmp_path / "out.wav").exists()
 
 
 @pytest.mark.parametrize(

@@ -478,3 +478,9 @@ def test_find_audio_files_missing_path(tmp_path):
 def test_audio_extensions_cover_common_formats(ext):
     assert ext in AUDIO_EXTENSIONS
     assert ".txt" not in AUDIO_EXTENSIONS
+
+
+def test_save_refuses_time_first_stereo(tmp_path):
+    with pytest.raises(ValueError, match=r"looks like \(time, channels\)"):
+        save(tmp_path / "x.wav", np.zeros((1000, 2)), 16000)
+    assert list(tmp_path.iterdir()) == []

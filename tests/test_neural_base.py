@@ -216,3 +216,121 @@ def test_transform_length_independent_of_fit_length():
     model = DualBranchSR(rate=4, **TINY).fit(X, y)
     assert model.transform(np.zeros((1, 777))).shape == (1, 3108)
     assert audiosr.upsample(np.zeros((2, 500)), method=model).shape == (2, 2000)
+
+
+# ------------------------------------------------------------------ checkpoints
+
+
+CKPT = dict(TINY, max_epochs=4, early_stopping=True, n_iter_no_change=10, learning_rate=5e-3)
+
+
+def count_epochs(monkeypatch, fail_at=None):
+    """Count _run_epoch calls; optionally raise KeyboardInterrupt when call `fail_at` starts."""
+    calls = {"n": 0}
+    original = NeuralUpsampler._run_epoch
+
+    def wrapped(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == fail_at:
+            raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(NeuralUpsampler, "_run_epoch", wrapped)
+    return calls
+
+
+def test_interrupted_fit_resumes_to_the_same_result(tmp_path, monkeypatch):
+    X, y = data()
+    reference = DualBranchSR(rate=4, **CKPT).fit(X, y)
+    path = tmp_path / "train.ckpt"
+    count_epochs(monkeypatch, fail_at=3)
+    with pytest.raises(KeyboardInterrupt):
+        DualBranchSR(rate=4, checkpoint=path, **CKPT).fit(X, y)
+    assert torch.load(path, weights_only=True)["epoch"] == 2  # two finished epochs are kept
+    calls = count_epochs(monkeypatch)
+    resumed = DualBranchSR(rate=4, checkpoint=path, **CKPT).fit(X, y)
+    assert calls["n"] == 2  # only the missing epochs ran
+    assert_same_state(state(reference), state(resumed))
+    assert resumed.loss_curve_ == reference.loss_curve_
+    assert resumed.validation_scores_ == reference.validation_scores_
+    assert resumed.n_iter_ == reference.n_iter_ == 4
+    # A finished checkpoint gives the finished model at once.
+    calls = count_epochs(monkeypatch)
+    again = DualBranchSR(rate=4, checkpoint=path, **CKPT).fit(X, y)
+    assert calls["n"] == 0
+    assert_same_state(state(reference), state(again))
+    assert not list(tmp_path.glob("*.partial"))
+
+
+def test_checkpoint_of_another_run_is_refused(tmp_path):
+    X, y = data()
+    path = tmp_path / "train.ckpt"
+    DualBranchSR(rate=4, checkpoint=path, **TINY).fit(X, y)
+    with pytest.raises(ValueError, match="another configuration or other training data"):
+        DualBranchSR(rate=4, checkpoint=path, **{**TINY, "learning_rate": 0.5}).fit(X, y)
+    with pytest.raises(ValueError, match="another configuration or other training data"):
+        DualBranchSR(rate=4, checkpoint=path, **TINY).fit(X, y * 2)
+    path.write_bytes(b"garbage")
+    with pytest.raises(ValueError, match="cannot be read"):
+        DualBranchSR(rate=4, checkpoint=path, **TINY).fit(X, y)
+    with pytest.raises(TypeError, match="checkpoint must be a file path"):
+        DualBranchSR(rate=4, checkpoint=3, **TINY).fit(X, y)
+
+
+_TRAIN_SCRIPT = """
+import sys, numpy as np, torch
+torch.set_num_threads(1)
+from audiosr import DualBranchSR
+y = np.random.default_rng(0).standard_normal((24, 1024)).astype(np.float32)
+DualBranchSR(rate=4, filters=(4, 8), kernel_sizes=(9, 5), patch_len=256, batch_size=4, max_epochs=int(sys.argv[2]),
+             learning_rate=3e-3, random_state=0, device="cpu", checkpoint=sys.argv[1]).fit(y[:, ::4], y)
+"""
+
+
+def test_killed_training_process_resumes_exactly(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path, epochs = tmp_path / "train.ckpt", 12
+    proc = subprocess.Popen([sys.executable, "-c", _TRAIN_SCRIPT, str(path), str(epochs)])
+    try:
+        deadline = time.monotonic() + 120
+        done = 0
+        while time.monotonic() < deadline and proc.poll() is None:
+            if path.exists():
+                try:
+                    done = torch.load(path, weights_only=True)["epoch"]
+                except Exception:  # caught mid-rename on a slow disk: try again
+                    done = 0
+                if done >= 2:
+                    break
+            time.sleep(0.02)
+        assert proc.poll() is None, "the training finished before it could be killed; make it longer"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert 2 <= torch.load(path, weights_only=True)["epoch"] < epochs
+    y = np.random.default_rng(0).standard_normal((24, 1024)).astype(np.float32)
+    params = dict(
+        filters=(4, 8),
+        kernel_sizes=(9, 5),
+        patch_len=256,
+        batch_size=4,
+        max_epochs=epochs,
+        learning_rate=3e-3,
+        random_state=0,
+        device="cpu",
+    )
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the same arithmetic as the killed process
+    try:
+        resumed = DualBranchSR(rate=4, checkpoint=path, **params).fit(y[:, ::4], y)
+        uninterrupted = DualBranchSR(rate=4, **params).fit(y[:, ::4], y)
+    finally:
+        torch.set_num_threads(threads)
+    assert_same_state(state(uninterrupted), state(resumed))
+    assert resumed.loss_curve_ == uninterrupted.loss_curve_

@@ -48,3 +48,18 @@ def test_errors():
         audiosr.upsample(np.zeros((1, 2, 100)), 2)
     with pytest.raises(ValueError, match="NaN"):
         audiosr.upsample(np.array([0.0, np.nan]), 2)
+
+
+def test_time_first_stereo_is_refused_with_a_hint():
+    x = np.zeros((4000, 2))  # soundfile's layout
+    with pytest.raises(ValueError, match=r"looks like \(time, channels\).*x\.T"):
+        audiosr.upsample(x, 2)
+    assert audiosr.upsample(x.T, 2).shape == (2, 8000)
+
+
+@pytest.mark.parametrize("dtype, scale", [(np.int16, 2**15), (np.int32, 2**31), (np.int8, 2**7)])
+def test_integer_pcm_is_scaled(dtype, scale):
+    x = (np.sin(np.arange(400) / 10) * (scale - 1)).astype(dtype)
+    y = audiosr.upsample(x, 2, method="spline")
+    assert y.dtype == np.float64 and np.abs(y).max() < 1.01
+    np.testing.assert_allclose(y[::2], x / scale)

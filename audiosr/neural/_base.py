@@ -12,8 +12,12 @@ interpolated input, and inference on any length by windowed overlap-add.
 from __future__ import annotations
 
 import copy
+import hashlib
 import io
+import json
 import math
+import os
+import tempfile
 import warnings
 
 import numpy as np
@@ -81,6 +85,72 @@ def _batch_snr(pred, target):
     return float((10 * torch.log10(num / den)).mean())
 
 
+class _Checkpoint:
+    """Training state written atomically after every epoch, so an interrupted fit loses at most one.
+
+    The file is a PyTorch file of tensors and plain values, read back with
+    ``weights_only=True``. A fingerprint of the estimator's parameters and of the
+    training data guards against resuming another run.
+    """
+
+    _IGNORED = {"verbose", "checkpoint", "device", "warm_start"}
+
+    def __init__(self, path, estimator, inputs, targets):
+        self.path = os.fspath(path)
+        self.estimator = estimator
+        params = {k: repr(v) for k, v in sorted(estimator.get_params(deep=False).items()) if k not in self._IGNORED}
+        digest = hashlib.blake2b(digest_size=16)
+        for array in (inputs, targets):
+            digest.update(repr(array.shape).encode())
+            digest.update(np.ascontiguousarray(array).data)
+        self.fingerprint = json.dumps(
+            {"estimator": type(estimator).__name__, "params": params, "data": digest.hexdigest()}
+        )
+
+    def load(self):
+        """The saved state, or None when there is no checkpoint file yet."""
+        if not os.path.exists(self.path):
+            return None
+        try:
+            state = torch.load(self.path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # a foreign or damaged file
+            raise ValueError(f"checkpoint '{self.path}' cannot be read ({exc}); delete it to start over.") from None
+        if not isinstance(state, dict) or state.get("fingerprint") != self.fingerprint:
+            raise ValueError(
+                f"checkpoint '{self.path}' belongs to another configuration or other training data; "
+                "delete it or choose another checkpoint path to start over."
+            )
+        return state
+
+    def save(self, seed, module, optimizer, scheduler, rng, device, track):
+        est = self.estimator
+        state = {
+            "fingerprint": self.fingerprint,
+            "seed": int(seed),
+            "module": module.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict() if scheduler is not None else None,
+            "numpy_rng": rng.bit_generator.state,
+            "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+            "loss_curve": list(est.loss_curve_),
+            "validation_scores": list(est.validation_scores_),
+            "n_iter": int(est.n_iter_),
+            **{k: track[k] for k in ("best_score", "best_state", "stale", "stopped", "epoch")},
+        }
+        state["best_score"] = float(state["best_score"])
+        folder = os.path.dirname(os.path.abspath(self.path))
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(self.path)}.", suffix=".partial")
+        os.close(fd)
+        try:
+            torch.save(state, tmp)
+            os.replace(tmp, self.path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            raise
+
+
 class NeuralUpsampler(BaseUpsampler):
     """Base class of the trained up-samplers (PyTorch inside).
 
@@ -129,6 +199,12 @@ class NeuralUpsampler(BaseUpsampler):
         0: silent. >= 1: a progress bar over epochs showing the loss and validation SNR.
     warm_start : bool
         Continue training the existing module on the next ``fit`` instead of starting over.
+    checkpoint : str, path-like or None
+        File to which the whole training state (weights, optimizer, schedule, random
+        generators, curves) is written atomically after every epoch. A ``fit`` that finds
+        the file resumes from it, so an interrupted training loses at most one epoch and
+        ends with the same weights as an uninterrupted one. The file is refused if it was
+        written for other parameters or data. Delete it to start over.
     """
 
     def __sklearn_tags__(self):
@@ -176,6 +252,8 @@ class NeuralUpsampler(BaseUpsampler):
         _check_fraction(self.tol, "tol", 0.0, np.inf, high_open=True)
         _check_positive_int(self.verbose, "verbose", minimum=0)
         resolve_device(self.device)
+        if self.checkpoint is not None and not isinstance(self.checkpoint, (str, os.PathLike)):
+            raise TypeError(f"checkpoint must be a file path or None, got {self.checkpoint!r}.")
 
     def _check_fitted_rate(self):
         check_is_fitted(self, "module_")
@@ -227,12 +305,16 @@ class NeuralUpsampler(BaseUpsampler):
                 self.loss_curve_, self.validation_scores_ = [], []
                 self.n_iter_ = 0
             self.module_.to(device)
-            self._train(inputs, targets, device, seed)
+            self._train(inputs, targets, device, seed, continuing)
         self.rate_ = rate
         self.n_features_in_ = X.shape[1]
         return self
 
-    def _train(self, inputs, targets, device, seed):
+    def _train(self, inputs, targets, device, seed, continuing=False):
+        checkpoint = _Checkpoint(self.checkpoint, self, inputs, targets) if self.checkpoint is not None else None
+        resume = checkpoint.load() if checkpoint is not None and not continuing else None
+        if resume is not None:
+            seed = resume["seed"]  # the split and shuffles of the interrupted run
         rng = np.random.default_rng(seed)
         n = len(inputs)
         order = rng.permutation(n)
@@ -257,71 +339,90 @@ class NeuralUpsampler(BaseUpsampler):
             scheduler = torch.optim.lr_scheduler.PolynomialLR(
                 optimizer, total_iters=self.max_epochs * steps_per_epoch, power=0.5
             )
-        decayed = [p for name, p in module.named_parameters() if not name.endswith("bias")]
-        best_score, best_state, stale = -np.inf, None, 0
-        epochs = range(self.max_epochs)
+        track = {"best_score": -np.inf, "best_state": None, "stale": 0, "stopped": False, "epoch": 0}
+        if resume is not None:
+            module.load_state_dict(resume["module"])
+            optimizer.load_state_dict(resume["optimizer"])
+            if scheduler is not None:
+                scheduler.load_state_dict(resume["scheduler"])
+            rng.bit_generator.state = resume["numpy_rng"]
+            torch.set_rng_state(resume["torch_rng"])
+            if device.type == "cuda" and resume.get("cuda_rng") is not None:
+                torch.cuda.set_rng_state(resume["cuda_rng"], device)
+            self.loss_curve_, self.validation_scores_ = list(resume["loss_curve"]), list(resume["validation_scores"])
+            self.n_iter_ = int(resume["n_iter"])
+            track.update({k: resume[k] for k in ("best_score", "best_state", "stale", "stopped", "epoch")})
+        epochs = range(track["epoch"], self.max_epochs)
         bar = None
         if self.verbose:
             from tqdm.auto import tqdm
 
-            bar = tqdm(epochs, desc=type(self).__name__, unit="epoch")
-            epochs = bar
-        for _ in epochs:
-            module.train()
-            perm = torch.as_tensor(rng.permutation(len(train_idx)), device=device)
-            total, count, skipped = 0.0, 0, 0
-            good_state = copy.deepcopy(module.state_dict())
-            for start in range(0, len(perm), self.batch_size):
-                idx = perm[start : start + self.batch_size]
-                pred = module(x_train[idx])
-                loss = self._loss(pred, y_train[idx])
-                if self.weight_decay:
-                    loss = loss + self.weight_decay * sum(p.pow(2).sum() for p in decayed)
-                if not torch.isfinite(loss):
-                    # The irfft path can overflow; a step on a non-finite loss would
-                    # poison every weight, so it is skipped.
-                    skipped += 1
-                    optimizer.zero_grad(set_to_none=True)
-                    continue
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                if scheduler is not None:
-                    scheduler.step()
-                total += loss.item() * len(idx)
-                count += len(idx)
-            if not all(torch.isfinite(p).all() for p in module.parameters()):
-                module.load_state_dict(good_state)
-                warnings.warn(
-                    "the weights became non-finite during an epoch; they were rolled back to the start of that epoch.",
-                    RuntimeWarning,
-                    stacklevel=3,
-                )
-            if skipped:
-                warnings.warn(
-                    f"{skipped} training step(s) had a non-finite loss and were skipped.", RuntimeWarning, stacklevel=3
-                )
-            self.loss_curve_.append(total / count if count else float("nan"))
-            self.n_iter_ += 1
+            bar = tqdm(total=self.max_epochs, initial=track["epoch"], desc=type(self).__name__, unit="epoch")
+        for epoch in epochs:
+            if track["stopped"]:
+                break
+            self._run_epoch(module, optimizer, scheduler, rng, x_train, y_train, device)
             postfix = {"loss": f"{self.loss_curve_[-1]:.3g}"}
             if self.early_stopping:
                 score = self._validation_score(x_val, y_val)
                 self.validation_scores_.append(score)
                 postfix[self._validation_label] = f"{score:.3g}"
-                if score > best_score + self.tol:
-                    best_score, best_state, stale = score, copy.deepcopy(module.state_dict()), 0
+                if score > track["best_score"] + self.tol:
+                    track.update(best_score=score, best_state=copy.deepcopy(module.state_dict()), stale=0)
                 else:
-                    stale += 1
+                    track["stale"] += 1
+                track["stopped"] = track["stale"] >= self.n_iter_no_change
+            track["epoch"] = epoch + 1
+            if checkpoint is not None:
+                checkpoint.save(seed, module, optimizer, scheduler, rng, device, track)
             if bar is not None:
+                bar.update(1)
                 bar.set_postfix(postfix)
-            if self.early_stopping and stale >= self.n_iter_no_change:
-                break
         if bar is not None:
             bar.close()
-        if self.early_stopping and best_state is not None:
-            module.load_state_dict(best_state)
-            self.best_validation_score_ = best_score
+        if self.early_stopping and track["best_state"] is not None:
+            module.load_state_dict(track["best_state"])
+            self.best_validation_score_ = float(track["best_score"])
         module.eval()
+
+    def _run_epoch(self, module, optimizer, scheduler, rng, x_train, y_train, device):
+        """One pass over the training examples; appends to ``loss_curve_``."""
+        module.train()
+        decayed = [p for name, p in module.named_parameters() if not name.endswith("bias")]
+        perm = torch.as_tensor(rng.permutation(len(x_train)), device=device)
+        total, count, skipped = 0.0, 0, 0
+        good_state = copy.deepcopy(module.state_dict())
+        for start in range(0, len(perm), self.batch_size):
+            idx = perm[start : start + self.batch_size]
+            pred = module(x_train[idx])
+            loss = self._loss(pred, y_train[idx])
+            if self.weight_decay:
+                loss = loss + self.weight_decay * sum(p.pow(2).sum() for p in decayed)
+            optimizer.zero_grad(set_to_none=True)
+            if not torch.isfinite(loss):
+                # The irfft path can overflow; a step on a non-finite loss would
+                # poison every weight, so it is skipped.
+                skipped += 1
+                continue
+            loss.backward()
+            optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
+            total += loss.item() * len(idx)
+            count += len(idx)
+        if not all(torch.isfinite(p).all() for p in module.parameters()):
+            module.load_state_dict(good_state)
+            warnings.warn(
+                "the weights became non-finite during an epoch; they were rolled back to the start of that epoch.",
+                RuntimeWarning,
+                stacklevel=4,
+            )
+        if skipped:
+            warnings.warn(
+                f"{skipped} training step(s) had a non-finite loss and were skipped.", RuntimeWarning, stacklevel=4
+            )
+        self.loss_curve_.append(total / count if count else float("nan"))
+        self.n_iter_ += 1
 
     def _validation_score(self, x_val, y_val):
         self.module_.eval()
@@ -365,7 +466,7 @@ class NeuralUpsampler(BaseUpsampler):
     # ------------------------------------------------------------------ pickling
 
     def __getstate__(self):
-        state = self.__dict__.copy()
+        state = super().__getstate__()
         module = state.pop("module_", None)
         if module is not None:
             buffer = io.BytesIO()
@@ -375,7 +476,7 @@ class NeuralUpsampler(BaseUpsampler):
 
     def __setstate__(self, state):
         blob = state.pop("_module_state", None)
-        self.__dict__.update(state)
+        super().__setstate__(state)
         if blob is not None:
             module = self._make_module(**self._module_kwargs_)
             module.load_state_dict(torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True))

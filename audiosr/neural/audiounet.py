@@ -93,6 +93,10 @@ class AudioUNet(PatchUpsampler):
         >= 1 shows a progress bar.
     warm_start : bool, default=False
         Keep training the fitted network on the next ``fit``.
+    checkpoint : str, path-like or None, default=None
+        File where the whole training state is written atomically after every epoch;
+        a ``fit`` that finds it resumes there, so an interrupted training loses at most
+        one epoch (see :class:`~audiosr.neural.NeuralUpsampler`).
 
     Attributes
     ----------
@@ -150,6 +154,7 @@ class AudioUNet(PatchUpsampler):
         device="auto",
         verbose=0,
         warm_start=False,
+        checkpoint=None,
     ):
         self.rate = rate
         self.filters = filters
@@ -171,6 +176,7 @@ class AudioUNet(PatchUpsampler):
         self.device = device
         self.verbose = verbose
         self.warm_start = warm_start
+        self.checkpoint = checkpoint
 
     @classmethod
     def paper(cls, rate, **overrides):

@@ -333,6 +333,10 @@ class SpectralDNN(NeuralUpsampler):
     warm_start : bool, default=False
         Keep training the fitted network on the next ``fit`` (the standardisation
         statistics of the first fit are kept).
+    checkpoint : str, path-like or None, default=None
+        File where the whole training state is written atomically after every epoch;
+        a ``fit`` that finds it resumes there, so an interrupted training loses at most
+        one epoch (see :class:`~audiosr.neural.NeuralUpsampler`).
 
     Attributes
     ----------
@@ -407,6 +411,7 @@ class SpectralDNN(NeuralUpsampler):
         device="auto",
         verbose=0,
         warm_start=False,
+        checkpoint=None,
     ):
         self.rate = rate
         self.n_fft = n_fft
@@ -426,6 +431,7 @@ class SpectralDNN(NeuralUpsampler):
         self.device = device
         self.verbose = verbose
         self.warm_start = warm_start
+        self.checkpoint = checkpoint
 
     @classmethod
     def paper(cls, rate, **overrides):

@@ -189,6 +189,10 @@ class DualBranchSR(PatchUpsampler):
         >= 1 shows a progress bar with the loss and validation SNR.
     warm_start : bool, default=False
         Keep training the fitted network on the next ``fit``.
+    checkpoint : str, path-like or None, default=None
+        File where the whole training state is written atomically after every epoch;
+        a ``fit`` that finds it resumes there, so an interrupted training loses at most
+        one epoch (see :class:`~audiosr.neural.NeuralUpsampler`).
 
     Attributes
     ----------
@@ -263,6 +267,7 @@ class DualBranchSR(PatchUpsampler):
         device="auto",
         verbose=0,
         warm_start=False,
+        checkpoint=None,
     ):
         self.rate = rate
         self.filters = filters
@@ -285,6 +290,7 @@ class DualBranchSR(PatchUpsampler):
         self.device = device
         self.verbose = verbose
         self.warm_start = warm_start
+        self.checkpoint = checkpoint
 
     @classmethod
     def paper(cls, rate, **overrides):

@@ -1,0 +1,235 @@
+"""Saving and loading trained models.
+
+Two formats:
+
+* **Weights files** (:func:`save_model`, any extension, ``.pt`` by convention): a
+  PyTorch file holding only tensors, strings and numbers — the network's state dict
+  and a JSON text with the estimator's class, parameters, fitted attributes and
+  free-form metadata. :func:`load_model` reads it with ``torch.load(...,
+  weights_only=True)``, which cannot run code, so a weights file is **safe to load
+  from anyone**.
+* **joblib / pickle files** (``joblib.dump(model, path)``): the whole Python object.
+  Unpickling can run arbitrary code: **load only files you trust** (your own).
+  :func:`load_model` reads them too, after checking that what comes out is an
+  audiosr model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import tempfile
+import warnings
+from pathlib import Path
+
+from ._version import __version__
+
+__all__ = ["save_model", "load_model", "FORMAT_VERSION"]
+
+FORMAT = "audiosr-weights"
+#: Version of the weights-file layout; files of a newer layout are refused.
+FORMAT_VERSION = 1
+
+
+def _estimator_classes():
+    from .neural import AudioUNet, DualBranchSR, SpectralDNN
+
+    return {cls.__name__: cls for cls in (DualBranchSR, AudioUNet, SpectralDNN)}
+
+
+def _jsonable(value):
+    """Plain JSON value or None when ``value`` has no faithful JSON form."""
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return None
+    return value
+
+
+def _atomic_write(path, write):
+    path = Path(os.fspath(path))
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"the folder of '{path}' does not exist.")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def save_model(model, path, *, metadata=None):
+    """Save a fitted neural model as a weights file that is safe to load from anyone.
+
+    Parameters
+    ----------
+    model : DualBranchSR, AudioUNet or SpectralDNN
+        A fitted model.
+    path : str or path-like
+        Output file (``.pt`` by convention). Written atomically; an existing file is
+        replaced.
+    metadata : dict, optional
+        JSON-serialisable facts kept with the model, e.g. ``{"input_sr": 16000,
+        "trained_on": "...", "license": "..."}``. ``input_sr`` is checked by
+        ``audiosr upsample --model``.
+
+    Examples
+    --------
+    >>> import numpy as np, os, tempfile
+    >>> from audiosr import AudioUNet, load_model, save_model
+    >>> y = np.random.default_rng(0).standard_normal((4, 256))
+    >>> model = AudioUNet(rate=2, filters=(2,), kernel_sizes=(3,), patch_len=64, max_epochs=1).fit(y[:, ::2], y)
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.pt")
+    >>> save_model(model, path, metadata={"input_sr": 8000})
+    >>> np.allclose(load_model(path).transform(y[:, ::2]), model.transform(y[:, ::2]))
+    True
+    """
+    import torch
+    from sklearn.utils.validation import check_is_fitted
+
+    classes = _estimator_classes()
+    if type(model).__name__ not in classes:
+        raise TypeError(f"save_model saves trained neural models ({', '.join(classes)}), got {type(model).__name__}.")
+    check_is_fitted(model, "module_")
+    if metadata is not None and (not isinstance(metadata, dict) or _jsonable(metadata) is None):
+        raise TypeError("metadata must be a dict of JSON-serialisable values.")
+    params = {k: _jsonable(v) for k, v in model.get_params(deep=False).items()}
+    fitted = {
+        k: v
+        for k, v in vars(model).items()
+        if k.endswith("_") and not k.startswith("__") and k != "module_" and _jsonable(v) is not None
+    }
+    config = {"params": params, "fitted": fitted, "metadata": metadata or {}}
+    payload = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "audiosr_version": __version__,
+        "estimator": type(model).__name__,
+        "config": json.dumps(config),
+        "state_dict": {k: v.detach().cpu() for k, v in model.module_.state_dict().items()},
+    }
+    _atomic_write(path, lambda tmp: torch.save(payload, tmp))
+
+
+def _as_tuples(value, default):
+    """JSON turned tuples into lists; give them back the type of the parameter's default."""
+    if isinstance(default, tuple) and isinstance(value, list):
+        return tuple(value)
+    return value
+
+
+def _load_weights(path):
+    import inspect
+
+    import torch
+
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for foreign zip files
+        raise ValueError(f"'{path}' is not an audiosr weights file ({type(exc).__name__}: {exc}).") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ValueError(f"'{path}' is a PyTorch file but not an audiosr weights file (no '{FORMAT}' marker).")
+    version = payload.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise ValueError(
+            f"'{path}' has weights-file format {version!r}, written by audiosr {payload.get('audiosr_version')}; "
+            f"this audiosr ({__version__}) reads format {FORMAT_VERSION}. Upgrade audiosr to load it."
+        )
+    classes = _estimator_classes()
+    name = payload.get("estimator")
+    if name not in classes:
+        raise ValueError(f"'{path}' holds an unknown estimator {name!r}; known: {sorted(classes)}.")
+    cls = classes[name]
+    config = json.loads(payload["config"])
+    defaults = {k: p.default for k, p in inspect.signature(cls.__init__).parameters.items() if k != "self"}
+    unknown = set(config["params"]) - set(defaults)
+    if unknown:
+        raise ValueError(
+            f"'{path}' was saved with parameters {sorted(unknown)} that this audiosr's {name} does not have (another version?)."
+        )
+    params = {k: _as_tuples(v, defaults[k]) for k, v in config["params"].items()}
+    model = cls(**params)
+    for key, value in config["fitted"].items():
+        setattr(model, key, value)
+    model._module_kwargs_ = {k: tuple(v) if isinstance(v, list) else v for k, v in model._module_kwargs_.items()}
+    module = model._make_module(**model._module_kwargs_)
+    try:
+        module.load_state_dict(payload["state_dict"])
+    except RuntimeError as exc:
+        raise ValueError(
+            f"the weights in '{path}' do not fit {name}'s network (saved by audiosr {payload.get('audiosr_version')}?): {exc}"
+        ) from None
+    module.eval()
+    model.module_ = module
+    model.metadata_ = config.get("metadata", {})
+    return model
+
+
+def _load_pickle(path):
+    import joblib
+
+    from .base import BaseUpsampler
+
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            obj = joblib.load(path)
+    except (ModuleNotFoundError, ImportError, AttributeError) as exc:
+        raise ValueError(
+            f"'{path}' was pickled with code this installation does not have (another audiosr version?): {exc}"
+        ) from None
+    except (pickle.UnpicklingError, EOFError, ValueError, KeyError, IndexError, TypeError) as exc:
+        raise ValueError(f"'{path}' is not a model file ({type(exc).__name__}: {exc}).") from None
+    for w in caught:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if not isinstance(obj, BaseUpsampler):
+        raise TypeError(f"'{path}' holds a {type(obj).__module__}.{type(obj).__name__}, not an audiosr model.")
+    saved = getattr(obj, "_audiosr_version", None)
+    if saved is not None and saved != __version__:
+        warnings.warn(
+            f"'{path}' was saved by audiosr {saved}; this is {__version__}. Re-save it with this version.",
+            UserWarning,
+            stacklevel=3,
+        )
+    return obj
+
+
+def load_model(path, *, allow_pickle=True):
+    """Load a model saved by :func:`save_model` (safe) or by joblib (trusted files only).
+
+    Parameters
+    ----------
+    path : str or path-like
+        A weights file, or a joblib/pickle file of an audiosr estimator.
+    allow_pickle : bool, default=True
+        Whether joblib/pickle files may be loaded. Unpickling runs code from the file:
+        set False when the file comes from someone you do not trust, so that only the
+        weights-only format is accepted.
+
+    Returns
+    -------
+    model : estimator
+        Ready for ``transform`` (on CPU; ``device="auto"`` moves it to CUDA when used there).
+        Models from weights files carry their metadata in ``metadata_``.
+    """
+    path = Path(os.fspath(path))
+    if not path.exists():
+        raise FileNotFoundError(f"no such model file: '{path}'")
+    if path.is_dir():
+        raise IsADirectoryError(f"'{path}' is a folder, not a model file.")
+    with open(path, "rb") as fh:
+        # Weights files are zip archives; zipfile.is_zipfile would also accept a pickle
+        # that merely ends with an embedded archive, so look at the first bytes.
+        is_archive = fh.read(4) == b"PK\x03\x04"
+    if is_archive:
+        return _load_weights(path)
+    if not allow_pickle:
+        raise ValueError(
+            f"'{path}' is not a weights file, and allow_pickle=False refuses pickles (they can run code when loaded)."
+        )
+    return _load_pickle(path)

@@ -1,0 +1,164 @@
+"""Tests for audiosr.persistence: weights-only model files, joblib files, and their use on the command line."""
+
+import pickle
+import zipfile
+
+import joblib
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+import audiosr
+from audiosr import AudioUNet, DualBranchSR, SpectralDNN, SplineUpsampler, load_model, save_model
+from audiosr.cli import main
+
+TINY = {
+    DualBranchSR: dict(filters=(4, 8), kernel_sizes=(9, 5), patch_len=256),
+    AudioUNet: dict(filters=(4, 8), kernel_sizes=(9, 5), patch_len=256),
+    SpectralDNN: dict(n_fft=64, context=3, hidden_layer_sizes=(16,)),
+}
+
+
+def fitted(cls, rate=4, **kw):
+    y = np.random.default_rng(0).standard_normal((4, 512))
+    model = cls(rate=rate, max_epochs=1, random_state=0, device="cpu", **{**TINY[cls], **kw})
+    return model.fit(y[:, ::rate], y), y[:, ::rate]
+
+
+@pytest.mark.parametrize("cls", [DualBranchSR, AudioUNet, SpectralDNN])
+def test_weights_round_trip_is_bit_exact(cls, tmp_path):
+    model, X = fitted(cls)
+    save_model(model, tmp_path / "m.pt", metadata={"input_sr": 4000, "trained_on": "noise"})
+    loaded = load_model(tmp_path / "m.pt")
+    assert type(loaded) is cls
+    np.testing.assert_array_equal(loaded.transform(X), model.transform(X))
+    assert loaded.get_params() == model.get_params()
+    assert loaded.loss_curve_ == model.loss_curve_ and loaded.rate_ == 4
+    assert loaded.metadata_ == {"input_sr": 4000, "trained_on": "noise"}
+    assert zipfile.is_zipfile(tmp_path / "m.pt")
+    # Loadable by torch's safe loader alone: nothing but tensors and plain values.
+    payload = torch.load(tmp_path / "m.pt", weights_only=True)
+    assert payload["format"] == "audiosr-weights" and payload["estimator"] == cls.__name__
+
+
+def test_weights_file_that_runs_code_is_refused(tmp_path):
+    class Evil:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    torch.save({"format": "audiosr-weights", "payload": Evil()}, tmp_path / "evil.pt")
+    with pytest.raises(ValueError, match="not an audiosr weights file"):
+        load_model(tmp_path / "evil.pt")
+
+
+def test_newer_format_and_unknown_estimator_are_refused(tmp_path):
+    model, _ = fitted(AudioUNet)
+    save_model(model, tmp_path / "m.pt")
+    payload = torch.load(tmp_path / "m.pt", weights_only=True)
+    torch.save({**payload, "format_version": 99}, tmp_path / "new.pt")
+    with pytest.raises(ValueError, match="format 99.*Upgrade audiosr"):
+        load_model(tmp_path / "new.pt")
+    torch.save({**payload, "estimator": "WaveNet"}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="unknown estimator 'WaveNet'"):
+        load_model(tmp_path / "other.pt")
+    torch.save({**payload, "state_dict": {}}, tmp_path / "empty.pt")
+    with pytest.raises(ValueError, match="do not fit AudioUNet's network"):
+        load_model(tmp_path / "empty.pt")
+    torch.save({"weights": torch.zeros(3)}, tmp_path / "plain.pt")
+    with pytest.raises(ValueError, match="not an audiosr weights file"):
+        load_model(tmp_path / "plain.pt")
+
+
+def test_joblib_files(tmp_path):
+    model, X = fitted(DualBranchSR)
+    joblib.dump(model, tmp_path / "m.joblib")
+    np.testing.assert_array_equal(load_model(tmp_path / "m.joblib").transform(X), model.transform(X))
+    with pytest.raises(ValueError, match="allow_pickle=False"):
+        load_model(tmp_path / "m.joblib", allow_pickle=False)
+    joblib.dump({"not": "a model"}, tmp_path / "dict.joblib")
+    with pytest.raises(TypeError, match="holds a builtins.dict, not an audiosr model"):
+        load_model(tmp_path / "dict.joblib")
+    # Saved by another version: the version string in the pickle differs.
+    blob = pickle.dumps(model).replace(audiosr.__version__.encode(), b"0.0.0")
+    (tmp_path / "old.pkl").write_bytes(blob)
+    with pytest.warns(UserWarning, match="saved by audiosr 0.0.0"):
+        load_model(tmp_path / "old.pkl")
+    # A pickle of a class this installation does not have.
+    (tmp_path / "foreign.pkl").write_bytes(b"cnot_a_module\nCls\n)\x81.")
+    with pytest.raises(ValueError, match="another audiosr version"):
+        load_model(tmp_path / "foreign.pkl")
+
+
+@pytest.mark.parametrize("content", [b"", b"hello world", b"PK\x03\x04broken"])
+def test_not_a_model_file(tmp_path, content):
+    (tmp_path / "x.bin").write_bytes(content)
+    with pytest.raises(ValueError, match="not a"):
+        load_model(tmp_path / "x.bin")
+
+
+def test_missing_and_bad_arguments(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such model file"):
+        load_model(tmp_path / "nope.pt")
+    with pytest.raises(TypeError, match="trained neural models"):
+        save_model(SplineUpsampler(rate=2), tmp_path / "s.pt")
+    with pytest.raises(Exception, match="not fitted"):
+        save_model(AudioUNet(), tmp_path / "u.pt")
+    model, _ = fitted(AudioUNet)
+    with pytest.raises(TypeError, match="metadata"):
+        save_model(model, tmp_path / "m.pt", metadata={"f": object()})
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        save_model(model, tmp_path / "missing" / "m.pt")
+    assert list(tmp_path.iterdir()) == []  # nothing half-written
+
+
+def test_command_line_uses_model_files(tmp_path, capsys):
+    model, _ = fitted(AudioUNet)
+    save_model(model, tmp_path / "m.pt", metadata={"input_sr": 4000})
+    x = np.random.default_rng(1).uniform(-0.5, 0.5, (3000, 2))
+    sf.write(tmp_path / "in.wav", x, 4000, subtype="FLOAT")
+    assert (
+        main(["upsample", str(tmp_path / "in.wav"), "-o", str(tmp_path / "out.wav"), "--model", str(tmp_path / "m.pt")])
+        == 0
+    )
+    out, sr = sf.read(tmp_path / "out.wav")
+    assert sr == 16000 and out.shape == (12000, 2)
+    np.testing.assert_allclose(out.T, audiosr.upsample(x.T, method=model), atol=1e-6)
+    assert "m.pt" in capsys.readouterr().out
+    # The model's own rate wins; a contradicting --rate, a wrong input rate are refused.
+    assert (
+        main(
+            [
+                "upsample",
+                str(tmp_path / "in.wav"),
+                "-o",
+                str(tmp_path / "o2.wav"),
+                "--model",
+                str(tmp_path / "m.pt"),
+                "--rate",
+                "2",
+            ]
+        )
+        == 2
+    )
+    assert "up-samples by 4" in capsys.readouterr().err
+    sf.write(tmp_path / "in8k.wav", x, 8000)
+    assert (
+        main(
+            ["upsample", str(tmp_path / "in8k.wav"), "-o", str(tmp_path / "o3.wav"), "--model", str(tmp_path / "m.pt")]
+        )
+        == 1
+    )
+    assert "trained for 4000 Hz input" in capsys.readouterr().err
+    assert (
+        main(
+            ["upsample", str(tmp_path / "in.wav"), "-o", str(tmp_path / "o4.wav"), "--model", str(tmp_path / "nope.pt")]
+        )
+        == 2
+    )
+    assert "no such model file" in capsys.readouterr().err
+    assert (
+        main(["upsample", str(tmp_path / "in.wav"), "-o", str(tmp_path / "o5.wav"), "--model", "spline", "--rate", "2"])
+        == 0
+    )
+    assert not any((tmp_path / f).exists() for f in ("o2.wav", "o3.wav", "o4.wav"))
