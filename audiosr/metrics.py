@@ -64,6 +64,7 @@ _KULESHOV_CLIP = 10.0
 _SNR_NORM_FLOOR = 1e-8  # default SNR: floor on the error norm
 _CODE_MSE_EPS = 1e-6  # kuleshov2017 / tfnet2018 SNR: added to the mean squared error
 _FRAMES_PER_CHUNK = 256  # bounds STFT memory on long files
+_SI_SDR_EPS = 1e-20  # on energies of unit-peak signals
 
 
 # --------------------------------------------------------------------------- helpers
@@ -97,6 +98,12 @@ def _check_pair(y_true, y_pred, *, warn_mismatch=_N_FFT):
         yt, yp = yt[..., :n], yp[..., :n]
     was_1d = yt.ndim == 1
     return np.atleast_2d(yt), np.atleast_2d(yp), was_1d
+
+
+def _unit_peak(x):
+    """Scale each row to a peak of one (silent rows stay zero): SI-SDR does not care, floats do."""
+    peak = np.max(np.abs(x), axis=-1, keepdims=True)
+    return x / np.where(peak > 0, peak, 1.0)
 
 
 def _reduce(values, reduce, was_1d):
@@ -256,7 +263,9 @@ def si_sdr(y_true, y_pred, *, reduce="mean"):
 
     Both signals are made zero-mean; the reference is scaled by the least-squares
     gain ``alpha = <y_hat, y> / ||y||**2`` and the ratio of the scaled reference's
-    energy to the residual's is returned.
+    energy to the residual's is returned. Both energies get an epsilon of 1e-20
+    (relative to signals scaled to unit peak, which SI-SDR is invariant to), so a
+    silent estimate or reference scores 0 dB and a perfect estimate about 200 dB.
 
     Parameters
     ----------
@@ -281,16 +290,15 @@ def si_sdr(y_true, y_pred, *, reduce="mean"):
     True
     """
     yt, yp, was_1d = _check_pair(y_true, y_pred)
-    yt = yt - yt.mean(axis=-1, keepdims=True)
-    yp = yp - yp.mean(axis=-1, keepdims=True)
-    tiny = np.finfo(np.float64).tiny  # floors only: a silent clip gives a finite value
-    alpha = np.sum(yp * yt, axis=-1, keepdims=True) / np.maximum(np.sum(yt**2, axis=-1, keepdims=True), tiny)
-    target = alpha * yt
-    noise = yp - target
-    num = np.maximum(np.sum(target**2, axis=-1), tiny)
-    # A perfect estimate is capped at 200 dB, relative to the target so that the cap
-    # is scale-invariant too.
-    values = 10 * np.log10(num / np.maximum(np.sum(noise**2, axis=-1), num * 1e-20))
+    yt = _unit_peak(yt - yt.mean(axis=-1, keepdims=True))
+    yp = _unit_peak(yp - yp.mean(axis=-1, keepdims=True))
+    energy_true = np.sum(yt**2, axis=-1, keepdims=True)
+    alpha = np.sum(yp * yt, axis=-1, keepdims=True) / np.maximum(energy_true, _SI_SDR_EPS)
+    target = np.sum((alpha * yt) ** 2, axis=-1)
+    noise = np.sum((yp - alpha * yt) ** 2, axis=-1)
+    # With both signals at unit peak, an absolute epsilon keeps the ratio scale-invariant;
+    # a silent estimate or reference scores 0 dB, a perfect estimate about +200 dB.
+    values = 10 * np.log10((target + _SI_SDR_EPS) / (noise + _SI_SDR_EPS))
     return _reduce(values, reduce, was_1d)
 
 
@@ -326,7 +334,8 @@ def lsd(y_true, y_pred, *, convention="default", n_fft=_N_FFT, hop_length=_HOP, 
     -------
     lsd : float or ndarray of shape (n_clips,)
         In log10-power units (bels) for ``"default"`` and ``"tfnet2018"``, natural-log
-        units for ``"kuleshov2017"``. Lower is better; 0 for identical signals.
+        units for ``"kuleshov2017"``. Lower is better; 0 for identical signals (1e-4 with
+        ``"kuleshov2017"``: the root of the 1e-8 its formula adds).
 
     See Also
     --------

@@ -334,3 +334,15 @@ def test_killed_training_process_resumes_exactly(tmp_path):
         torch.set_num_threads(threads)
     assert_same_state(state(uninterrupted), state(resumed))
     assert resumed.loss_curve_ == uninterrupted.loss_curve_
+
+
+def test_damaged_weights_and_out_of_range_input_are_errors_not_garbage():
+    X, y = data()
+    model = DualBranchSR(rate=4, **TINY).fit(X, y)
+    with pytest.raises(ValueError, match="as large as 1e\\+07"):
+        model.transform(np.full((1, 128), 1e7))
+    assert np.all(np.isfinite(model.transform(np.full((1, 128), 32767.0))))  # unscaled PCM still works
+    with torch.no_grad():
+        model.module_.time.final.weight.fill_(float("nan"))
+    with pytest.raises(ValueError, match="non-finite output"):
+        model.transform(X)

@@ -32,6 +32,9 @@ from ..classical import CLASSICAL_METHODS
 __all__ = ["NeuralUpsampler", "PatchUpsampler", "resolve_device", "smallest_patch_len"]
 
 LR_SCHEDULES = ("constant", "poly")
+# Largest input sample accepted by the networks: squared spectra of float32 patches
+# overflow near 1e19, and real audio is within [-1, 1] (or +-32768 as unscaled PCM).
+_MAX_PEAK = 1e6
 INPUT_UPSAMPLERS = ("spline", "sinc", "bicubic")
 
 
@@ -456,12 +459,24 @@ class NeuralUpsampler(BaseUpsampler):
         """
         rate = self._check_fitted_rate()
         X = check_clips(X)
+        peak = float(np.max(np.abs(X)))
+        if peak > _MAX_PEAK:
+            raise ValueError(
+                f"X has samples as large as {peak:.3g}; the networks compute in float32 and expect audio "
+                f"roughly in [-1, 1] (at most {_MAX_PEAK:g}). Scale the input down first."
+            )
         device = resolve_device(self.device)
         self.module_.to(device)
         self.module_.eval()
         with torch.inference_mode():
-            out = self._upsample_clips(X, rate, device)
-        return np.asarray(out, dtype=X.dtype)
+            out = np.asarray(self._upsample_clips(X, rate, device), dtype=X.dtype)
+        if not np.all(np.isfinite(out)):
+            # Never hand back silent garbage: a non-finite output is a failure, said so.
+            raise ValueError(
+                "the model produced non-finite output for this input; its weights may be damaged "
+                "(retrain, or load a good copy) or the input far outside what it was trained on."
+            )
+        return out
 
     # ------------------------------------------------------------------ pickling
 
