@@ -346,3 +346,34 @@ def test_damaged_weights_and_out_of_range_input_are_errors_not_garbage():
         model.module_.time.final.weight.fill_(float("nan"))
     with pytest.raises(ValueError, match="non-finite output"):
         model.transform(X)
+
+
+def test_max_time_is_a_wall_clock_budget():
+    import time
+
+    X, y = data(n=10)
+    start = time.monotonic()
+    model = DualBranchSR(rate=4, **{**TINY, "max_epochs": 10_000, "max_time": 0.5}).fit(X, y)
+    assert time.monotonic() - start < 10
+    assert 1 <= model.n_iter_ < 10_000 and len(model.loss_curve_) == model.n_iter_
+    with pytest.raises(ValueError, match="max_time"):
+        DualBranchSR(rate=4, **{**TINY, "max_time": 0}).fit(X, y)
+
+
+def test_weights_that_turn_non_finite_are_rolled_back(monkeypatch):
+    X, y = data()
+    original = torch.optim.Adam.step
+    calls = {"n": 0}
+
+    def poisoned(self, *args, **kwargs):
+        out = original(self, *args, **kwargs)
+        calls["n"] += 1
+        if calls["n"] == 1:
+            with torch.no_grad():
+                self.param_groups[0]["params"][0].fill_(float("nan"))
+        return out
+
+    monkeypatch.setattr(torch.optim.Adam, "step", poisoned)
+    with pytest.warns(RuntimeWarning, match="rolled back"):
+        model = DualBranchSR(rate=4, **{**TINY, "max_epochs": 1}).fit(X, y)
+    assert all(torch.isfinite(p).all() for p in model.module_.parameters())

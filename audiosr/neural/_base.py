@@ -18,6 +18,7 @@ import json
 import math
 import os
 import tempfile
+import time
 import warnings
 
 import numpy as np
@@ -96,7 +97,7 @@ class _Checkpoint:
     training data guards against resuming another run.
     """
 
-    _IGNORED = {"verbose", "checkpoint", "device", "warm_start"}
+    _IGNORED = {"verbose", "checkpoint", "device", "warm_start", "max_time"}
 
     def __init__(self, path, estimator, inputs, targets):
         self.path = os.fspath(path)
@@ -183,6 +184,10 @@ class NeuralUpsampler(BaseUpsampler):
         Examples per step, also used for inference.
     max_epochs : int
         Passes over the training examples.
+    max_time : float or None
+        Stop training after this many seconds (checked before every step), whatever
+        the epoch: a wall-clock training budget. The last epoch may then be partial
+        and counts in ``n_iter_``. Results depend on the machine's speed.
     weight_decay : float
         lambda of the ``lambda * ||Theta||^2`` term added to the loss (over weights, not biases).
     early_stopping : bool
@@ -252,6 +257,8 @@ class NeuralUpsampler(BaseUpsampler):
         _check_fraction(self.weight_decay, "weight_decay", 0.0, 1.0)
         _check_fraction(self.validation_fraction, "validation_fraction", 0.0, 1.0, low_open=True, high_open=True)
         _check_positive_int(self.n_iter_no_change, "n_iter_no_change")
+        if self.max_time is not None:
+            _check_fraction(self.max_time, "max_time", 0.0, np.inf, low_open=True, high_open=True)
         _check_fraction(self.tol, "tol", 0.0, np.inf, high_open=True)
         _check_positive_int(self.verbose, "verbose", minimum=0)
         resolve_device(self.device)
@@ -361,10 +368,11 @@ class NeuralUpsampler(BaseUpsampler):
             from tqdm.auto import tqdm
 
             bar = tqdm(total=self.max_epochs, initial=track["epoch"], desc=type(self).__name__, unit="epoch")
+        deadline = None if self.max_time is None else time.monotonic() + self.max_time
         for epoch in epochs:
             if track["stopped"]:
                 break
-            self._run_epoch(module, optimizer, scheduler, rng, x_train, y_train, device)
+            completed = self._run_epoch(module, optimizer, scheduler, rng, x_train, y_train, device, deadline)
             postfix = {"loss": f"{self.loss_curve_[-1]:.3g}"}
             if self.early_stopping:
                 score = self._validation_score(x_val, y_val)
@@ -375,6 +383,8 @@ class NeuralUpsampler(BaseUpsampler):
                 else:
                     track["stale"] += 1
                 track["stopped"] = track["stale"] >= self.n_iter_no_change
+            if not completed:
+                track["stopped"] = True  # out of time (max_time)
             track["epoch"] = epoch + 1
             if checkpoint is not None:
                 checkpoint.save(seed, module, optimizer, scheduler, rng, device, track)
@@ -388,14 +398,22 @@ class NeuralUpsampler(BaseUpsampler):
             self.best_validation_score_ = float(track["best_score"])
         module.eval()
 
-    def _run_epoch(self, module, optimizer, scheduler, rng, x_train, y_train, device):
-        """One pass over the training examples; appends to ``loss_curve_``."""
+    def _run_epoch(self, module, optimizer, scheduler, rng, x_train, y_train, device, deadline=None):
+        """One pass over the training examples; appends to ``loss_curve_``.
+
+        Returns False when ``deadline`` (a ``time.monotonic()`` value) passed before the
+        pass was complete.
+        """
         module.train()
         decayed = [p for name, p in module.named_parameters() if not name.endswith("bias")]
         perm = torch.as_tensor(rng.permutation(len(x_train)), device=device)
         total, count, skipped = 0.0, 0, 0
         good_state = copy.deepcopy(module.state_dict())
+        completed = True
         for start in range(0, len(perm), self.batch_size):
+            if deadline is not None and time.monotonic() > deadline:
+                completed = False
+                break
             idx = perm[start : start + self.batch_size]
             pred = module(x_train[idx])
             loss = self._loss(pred, y_train[idx])
@@ -426,6 +444,7 @@ class NeuralUpsampler(BaseUpsampler):
             )
         self.loss_curve_.append(total / count if count else float("nan"))
         self.n_iter_ += 1
+        return completed
 
     def _validation_score(self, x_val, y_val):
         self.module_.eval()

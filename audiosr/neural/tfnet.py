@@ -171,6 +171,8 @@ class DualBranchSR(PatchUpsampler):
         Patches per step (and per inference batch).
     max_epochs : int, default=20
         Passes over the training patches.
+    max_time : float or None, default=None
+        Training budget in seconds (checked before every step); ``None`` for no limit.
     weight_decay : float, default=0.0
         lambda of the L2 penalty on the weights.
     early_stopping : bool, default=False
@@ -258,6 +260,7 @@ class DualBranchSR(PatchUpsampler):
         lr_schedule="poly",
         batch_size=16,
         max_epochs=20,
+        max_time=None,
         weight_decay=0.0,
         early_stopping=False,
         validation_fraction=0.1,
@@ -281,6 +284,7 @@ class DualBranchSR(PatchUpsampler):
         self.lr_schedule = lr_schedule
         self.batch_size = batch_size
         self.max_epochs = max_epochs
+        self.max_time = max_time
         self.weight_decay = weight_decay
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
