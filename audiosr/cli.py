@@ -11,10 +11,11 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from . import pretrained
 from ._reporting import format_table
 from ._version import __version__
 from .classical import CLASSICAL_METHODS
-from .io import find_audio_files, info, load, save
+from .io import atomic_output, find_audio_files, info, load, save
 from .metrics import lsd, lsd_hf, snr
 from .processing import upsample
 
@@ -53,14 +54,17 @@ def build_parser():
     )
     how = up.add_mutually_exclusive_group()
     how.add_argument(
-        "--method", choices=sorted(CLASSICAL_METHODS), default=None, help="classical up-sampling method (default: sinc)"
+        "--method",
+        choices=sorted(CLASSICAL_METHODS),
+        default=None,
+        help="classical up-sampling method (default: the pretrained model matching the file's rate and the target, else sinc)",
     )
     how.add_argument(
         "--model",
         metavar="PATH|NAME",
         help=(
-            "a trained model: a weights file from audiosr.save_model (safe to load from anyone) or a "
-            "joblib file (load only files you trust), or a classical method name"
+            "a pretrained model name (see audiosr.pretrained.list()), a weights file from audiosr.save_model "
+            "(safe to load from anyone), a joblib file (load only files you trust), or a classical method name"
         ),
     )
     up.add_argument("--subtype", help="output sample format, e.g. PCM_16, PCM_24, FLOAT (default: the input's)")
@@ -80,6 +84,29 @@ def build_parser():
     )
     ev.add_argument("--csv", metavar="PATH", help="also write the per-file figures to this CSV file")
     ev.add_argument("--force", action="store_true", help="overwrite an existing --csv file")
+
+    tr = sub.add_parser(
+        "train",
+        help="train a model on high-rate audio",
+        description=(
+            "Train DualBranchSR (or AudioUNet, SpectralDNN) on high-rate audio: files, folders, or a dataset "
+            "folder with MANIFEST.csv. The low-rate inputs are made by decimation. The model is written to OUT: "
+            "a .pt weights file (safe to share) or a .joblib file; `audiosr upsample --model OUT` uses it."
+        ),
+    )
+    tr.add_argument("data", nargs="+", metavar="DATA", help="audio files, folders, or a folder with MANIFEST.csv")
+    tr.add_argument("--rate", type=int, required=True, help="up-sampling factor the model learns")
+    tr.add_argument("-o", "--output", required=True, metavar="OUT", help="model file (.pt or .joblib)")
+    tr.add_argument("--estimator", choices=sorted(ESTIMATORS), default="dualbranch", help="model (default: dualbranch)")
+    tr.add_argument("--sr", type=int, help="resample all audio to this high rate first (needed when files differ)")
+    tr.add_argument("--epochs", type=int, default=20, help="maximum passes over the data (default: 20)")
+    tr.add_argument("--minutes", type=float, help="training time budget in minutes (default: none)")
+    tr.add_argument("--segment", type=int, default=8192, help="training segment length in high-rate samples")
+    tr.add_argument("--kind", nargs="*", help="with a MANIFEST.csv: kinds to use (e.g. speech)")
+    tr.add_argument("--split", default="train", help="with a MANIFEST.csv: split to use (default: train)")
+    tr.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    tr.add_argument("--quiet", action="store_true", help="no progress bar")
+    tr.add_argument("--force", action="store_true", help="overwrite OUT")
 
     demo = sub.add_parser(
         "demo",
@@ -120,52 +147,89 @@ def _output_subtype(src_info, dst, requested):
     return None  # the format's default
 
 
-def _resolve_model(args):
-    """Return (estimator or method name, label, model rate or None, expected input rate or None)."""
-    choice = args.model or args.method or "sinc"
-    if choice in CLASSICAL_METHODS:
-        if args.rate is None and args.sr is None:
-            raise CommandError("pass --rate R or --sr TARGET (or a --model file, which knows its rate).")
-        return choice, choice, None, None
-    from .persistence import load_model
+class _Methods:
+    """Chooses, per file, what up-samples it: a method name, a model file, or a pretrained model."""
 
-    try:
-        model = load_model(choice)
-    except (FileNotFoundError, IsADirectoryError) as exc:
-        raise CommandError(f"--model: {exc} (not a file, nor one of {sorted(CLASSICAL_METHODS)}).") from None
-    except (ValueError, TypeError) as exc:
-        raise CommandError(f"--model: {exc}") from None
-    model_rate = int(getattr(model, "rate_", model.rate))
-    if args.rate is not None and args.rate != model_rate:
-        raise CommandError(f"--rate {args.rate} but the model '{choice}' up-samples by {model_rate}; leave --rate out.")
-    input_sr = getattr(model, "metadata_", {}).get("input_sr")
-    return model, Path(choice).name, model_rate, input_sr
+    def __init__(self, args):
+        self.args = args
+        self.cache = {}
+        choice = args.model or args.method
+        self.fixed = None
+        if choice in CLASSICAL_METHODS:
+            self.fixed = (choice, choice)
+        elif choice is not None:
+            self.fixed = (self._load(choice), Path(choice).name if choice not in pretrained.list() else choice)
+            model = self.fixed[0]
+            rate = int(getattr(model, "rate_", model.rate))
+            if args.rate is not None and args.rate != rate:
+                raise CommandError(
+                    f"--rate {args.rate} but the model '{choice}' up-samples by {rate}; leave --rate out."
+                )
+        if (self.fixed is None or isinstance(self.fixed[0], str)) and args.rate is None and args.sr is None:
+            raise CommandError("pass --rate R or --sr TARGET (or a --model, which knows its rate).")
 
+    def _load(self, choice):
+        from .persistence import load_model
 
-def _upsample_one(src, dst, args, method, model_rate, input_sr):
-    src_info = info(src)
-    sr_in = int(src_info.samplerate)
-    if input_sr is not None and sr_in != input_sr:
-        raise CommandError(
-            f"the model was trained for {input_sr} Hz input but the file is {sr_in} Hz; resample it first."
-        )
-    if args.sr is not None:
+        if choice not in self.cache:
+            try:
+                self.cache[choice] = pretrained.load(choice) if choice in pretrained.list() else load_model(choice)
+            except (FileNotFoundError, IsADirectoryError) as exc:
+                raise CommandError(
+                    f"--model: {exc} (not a file, a pretrained model {pretrained.list()}, nor one of {sorted(CLASSICAL_METHODS)})."
+                ) from None
+            except (ValueError, TypeError) as exc:
+                raise CommandError(f"--model: {exc}") from None
+        return self.cache[choice]
+
+    def for_file(self, sr_in):
+        """Return (method, label, rate) for a file of sample rate ``sr_in``."""
+        args = self.args
+        if self.fixed is not None and not isinstance(self.fixed[0], str):
+            model, label = self.fixed
+            model_rate = int(getattr(model, "rate_", model.rate))
+            input_sr = getattr(model, "metadata_", {}).get("input_sr")
+            if input_sr is not None and sr_in != input_sr:
+                raise CommandError(
+                    f"the model was trained for {input_sr} Hz input but the file is {sr_in} Hz; resample it first."
+                )
+            rate = self._rate(sr_in)
+            if rate is not None and rate != model_rate:
+                raise CommandError(
+                    f"--sr {args.sr} needs a factor of {rate} from {sr_in} Hz but the model up-samples by {model_rate}."
+                )
+            return model, label, model_rate
+        rate = self._rate(sr_in)
+        if self.fixed is not None:
+            return self.fixed[0], self.fixed[1], rate
+        name = pretrained.find(sr_in, rate=rate)
+        if name is not None:
+            return self._load(name), f"pretrained {name}", rate
+        if (sr_in, rate) not in self.cache:
+            self.cache[(sr_in, rate)] = "sinc"  # say it once per rate pair, not once per file
+            print(f"audiosr upsample: no pretrained model for {sr_in} Hz x{rate}; using sinc.", file=sys.stderr)
+        return "sinc", "sinc", rate
+
+    def _rate(self, sr_in):
+        args = self.args
+        if args.sr is None:
+            return args.rate
         if args.sr % sr_in:
             raise CommandError(
                 f"--sr {args.sr} is not an integer multiple of the file's rate {sr_in} Hz; pass --rate or a target that is a multiple."
             )
-        rate = args.sr // sr_in
-        if model_rate is not None and rate != model_rate:
-            raise CommandError(
-                f"--sr {args.sr} needs a factor of {rate} from {sr_in} Hz but the model up-samples by {model_rate}."
-            )
-    else:
-        rate = args.rate if args.rate is not None else model_rate
+        return args.sr // sr_in
+
+
+def _upsample_one(src, dst, args, methods):
+    src_info = info(src)
+    sr_in = int(src_info.samplerate)
+    method, label, rate = methods.for_file(sr_in)
     x, _ = load(src, mono=False, dtype=np.float64)
     y = upsample(x, rate, method=method)
     dst.parent.mkdir(parents=True, exist_ok=True)  # only once the input is read: no empty folders for bad files
     save(dst, y, sr_in * rate, subtype=_output_subtype(src_info, dst, args.subtype))
-    return sr_in, sr_in * rate
+    return sr_in, sr_in * rate, label
 
 
 def _cmd_upsample(args):
@@ -173,7 +237,7 @@ def _cmd_upsample(args):
         raise CommandError(f"--rate must be an integer >= 2, got {args.rate}.")
     if args.sr is not None and args.sr <= 0:
         raise CommandError(f"--sr must be a positive sample rate in Hz, got {args.sr}.")
-    method, label, model_rate, input_sr = _resolve_model(args)
+    methods = _Methods(args)
     try:
         plan = _plan_outputs(args.inputs, args.output)
     except FileNotFoundError as exc:
@@ -191,7 +255,7 @@ def _cmd_upsample(args):
             if dst.exists() and not args.force:
                 raise CommandError(f"'{dst}' exists; pass --force to overwrite it.")
             seen.add(target)
-            sr_in, sr_out = _upsample_one(src, dst, args, method, model_rate, input_sr)
+            sr_in, sr_out, label = _upsample_one(src, dst, args, methods)
             print(f"{src} -> {dst} ({sr_in} Hz -> {sr_out} Hz, {label})")
         except (CommandError, ValueError, TypeError, OSError) as exc:
             failures += 1
@@ -271,12 +335,90 @@ def _cmd_evaluate(args):
 
 def _write_csv(path, rows):
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.partial")
-    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+    with atomic_output(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=["file", "snr", "lsd", "lsd_hf"])
         writer.writeheader()
         writer.writerows({k: ("" if v is None else v) for k, v in r.items()} for r in rows)
-    os.replace(tmp, path)
+
+
+# ----------------------------------------------------------------------------- train
+
+ESTIMATORS = {"dualbranch": "DualBranchSR", "audiounet": "AudioUNet", "spectraldnn": "SpectralDNN"}
+
+
+def _training_signals(args):
+    from .datasets import load_manifest
+
+    if len(args.data) == 1 and (Path(args.data[0]) / "MANIFEST.csv").is_file():
+        data = load_manifest(args.data[0], kind=args.kind, split=args.split, sr=args.sr, min_sr=args.sr)
+        return data.signals, data.sr, f"{args.data[0]} (MANIFEST.csv, split {args.split}, kinds {args.kind or 'all'})"
+    files = find_audio_files(args.data)
+    if not files:
+        raise CommandError(f"no audio files found in {', '.join(args.data)}.")
+    signals, rates = [], set()
+    for path, _ in files:
+        y, sr = load(path, sr=args.sr)
+        signals.append(y)
+        rates.add(sr)
+    if len(rates) > 1:
+        raise CommandError(f"the files have different sample rates {sorted(rates)}; pass --sr to resample them to one.")
+    return signals, rates.pop(), f"{len(files)} files from {', '.join(args.data)}"
+
+
+def _cmd_train(args):
+    import joblib
+
+    import audiosr
+
+    from .persistence import save_model
+    from .signal import make_pairs
+
+    out = Path(args.output)
+    if out.suffix.lower() not in (".pt", ".joblib"):
+        raise CommandError(f"-o must end in .pt (weights file, safe to share) or .joblib, got '{out}'.")
+    if out.exists() and not args.force:
+        raise CommandError(f"'{out}' exists; pass --force to overwrite it.")
+    if not out.parent.is_dir():
+        raise CommandError(f"the folder of '{out}' does not exist.")
+    if args.epochs < 1:
+        raise CommandError(f"--epochs must be >= 1, got {args.epochs}.")
+    try:
+        signals, sr, described = _training_signals(args)
+    except FileNotFoundError as exc:
+        raise CommandError(str(exc)) from None
+    if sr % args.rate:
+        raise CommandError(f"the audio's rate {sr} Hz is not a multiple of --rate {args.rate}.")
+    X, y = make_pairs(
+        signals, args.rate, segment=args.segment, hop=args.segment // 2 // args.rate * args.rate, min_rms=0.01
+    )
+    print(
+        f"training {ESTIMATORS[args.estimator]} x{args.rate} on {len(X)} segments of {args.segment} samples at {sr} Hz ({described})"
+    )
+    model = getattr(audiosr, ESTIMATORS[args.estimator])(
+        rate=args.rate,
+        max_epochs=args.epochs,
+        max_time=None if args.minutes is None else args.minutes * 60,
+        random_state=args.seed,
+        verbose=0 if args.quiet else 1,
+    )
+    model.fit(X, y)
+    metadata = {
+        "rate": args.rate,
+        "input_sr": sr // args.rate,
+        "output_sr": sr,
+        "trained_on": described,
+        "epochs": model.n_iter_,
+    }
+    if out.suffix.lower() == ".pt":
+        save_model(model, out, metadata=metadata)
+    else:
+        model.metadata_ = metadata
+        with atomic_output(out) as tmp:
+            joblib.dump(model, tmp)
+    print(
+        f"wrote {out} ({model.n_iter_} epochs, final loss {model.loss_curve_[-1]:.4g}); use it with: audiosr upsample IN -o OUT --model {out}"
+    )
+    return 0
 
 
 # ----------------------------------------------------------------------------- demo
@@ -292,7 +434,7 @@ def _cmd_demo(args):
     return 0
 
 
-_COMMANDS = {"upsample": _cmd_upsample, "evaluate": _cmd_evaluate, "demo": _cmd_demo}
+_COMMANDS = {"upsample": _cmd_upsample, "evaluate": _cmd_evaluate, "train": _cmd_train, "demo": _cmd_demo}
 
 
 def main(argv=None):

@@ -1,27 +1,43 @@
-"""The demonstration behind ``audiosr demo``: every method on shipped speech and piano clips."""
+"""The demonstration behind ``audiosr demo``: every method, pretrained models included, on shipped clips."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+from . import pretrained
 from ._reporting import format_table
 from ._validation import check_rate
 from .classical import CLASSICAL_METHODS
-from .datasets import SAMPLES, load_sample
-from .io import save
+from .datasets import SAMPLES, load_sample, sample_path
+from .io import info, save
 from .metrics import lsd, lsd_hf, snr
+from .plotting import plot_spectrograms
 from .processing import upsample
 from .signal import decimate
 
 __all__ = ["run_demo"]
 
 
+def _methods_for(name, rate):
+    """Classical methods plus the pretrained model matching the clip's rates, if one ships."""
+    sr = info(sample_path(name)).samplerate
+    methods = dict.fromkeys(CLASSICAL_METHODS)
+    found = pretrained.find(sr // rate, sr) if sr % rate == 0 else None
+    if found is not None:
+        methods[found] = found
+    return methods
+
+
 def _planned_outputs(out_dir, rate):
     files = []
     for name in SAMPLES:
-        files += [out_dir / f"{name}_reference.wav", out_dir / f"{name}_input_x{rate}.wav"]
-        files += [out_dir / f"{name}_{method}_x{rate}.wav" for method in CLASSICAL_METHODS]
+        files += [
+            out_dir / f"{name}_reference.wav",
+            out_dir / f"{name}_input_x{rate}.wav",
+            out_dir / f"{name}_x{rate}.png",
+        ]
+        files += [out_dir / f"{name}_{method}_x{rate}.wav" for method in _methods_for(name, rate)]
     return files
 
 
@@ -62,8 +78,10 @@ def run_demo(out_dir="audiosr-demo", *, rate=4, force=False, echo=print):
         echo(f"{name}: {len(y) / sr:.1f} s at {sr} Hz, input made at {sr // rate} Hz (x{rate})")
         save(out_dir / f"{name}_reference.wav", y, sr)
         save(out_dir / f"{name}_input_x{rate}.wav", x, sr // rate)
-        for method in CLASSICAL_METHODS:
-            y_hat = upsample(x, rate, method=method)
+        outputs = {}
+        for method, model_name in _methods_for(name, rate).items():
+            y_hat = upsample(x, rate, method=pretrained.load(model_name) if model_name else method)
+            outputs[method] = y_hat
             save(out_dir / f"{name}_{method}_x{rate}.wav", y_hat, sr)
             results.append(
                 {
@@ -74,6 +92,10 @@ def run_demo(out_dir="audiosr-demo", *, rate=4, force=False, echo=print):
                     "lsd_hf": lsd_hf(y, y_hat, rate=rate),
                 }
             )
+        panels = {f"input ({sr // rate} Hz, shown sinc-interpolated)": outputs["sinc"], "spline": outputs["spline"]}
+        panels.update({m: outputs[m] for m in outputs if m not in CLASSICAL_METHODS})
+        panels["reference"] = y
+        plot_spectrograms(panels, sr, out_dir / f"{name}_x{rate}.png", title=f"{name}: x{rate} to {sr} Hz")
     echo("")
     echo(
         format_table(
@@ -83,5 +105,10 @@ def run_demo(out_dir="audiosr-demo", *, rate=4, force=False, echo=print):
     )
     echo("")
     echo("SNR: higher is better. LSD / LSD-HF: log10-power spectral distance over all / high bins, lower is better.")
-    echo(f"Wrote {len(planned)} wav files to {out_dir.resolve()}")
+    for model_name in sorted({m for n in SAMPLES for m in _methods_for(n, rate).values() if m}):
+        meta = pretrained.info(model_name)
+        echo(
+            f"{model_name}: DualBranchSR trained on {', '.join(meta['trained_on']['kinds'])} ({'; '.join(meta['trained_on']['licences'])})"
+        )
+    echo(f"Wrote {len(planned)} files (wav, and a spectrogram PNG per clip) to {out_dir.resolve()}")
     return results

@@ -9,6 +9,7 @@ truncated file behind.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import stat
@@ -21,7 +22,7 @@ import soundfile as sf
 from ._validation import as_float_signal, check_channels_first, check_sample_rate
 from .signal import resample
 
-__all__ = ["load", "save", "info", "find_audio_files", "AUDIO_EXTENSIONS"]
+__all__ = ["load", "save", "info", "find_audio_files", "atomic_output", "AUDIO_EXTENSIONS"]
 
 #: File extensions (lower case, with the dot) that libsndfile can read.
 AUDIO_EXTENSIONS = frozenset("." + ext.lower() for ext in sf.available_formats()) | {".oga", ".aif"}
@@ -41,6 +42,39 @@ def _create_temp_beside(path):
             continue
         return str(tmp)
     raise FileExistsError(f"could not create a temporary file beside '{path}'.")
+
+
+@contextlib.contextmanager
+def atomic_output(path):
+    """Write a file all-or-nothing: yield a temporary path beside ``path``, rename it over ``path`` on success.
+
+    On any error (or an interrupt) the temporary file is removed and ``path`` is left
+    as it was, so no half-written file ever appears under the final name. A replaced
+    file keeps its permissions.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Final file name; its folder must exist.
+
+    Yields
+    ------
+    tmp : str
+        Where to write; it keeps ``path``'s extension, so format detection still works.
+    """
+    path = Path(os.fspath(path))
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"the folder of '{path}' does not exist.")
+    tmp = _create_temp_beside(path)
+    try:
+        if path.is_file():
+            os.chmod(tmp, stat.S_IMODE(path.stat().st_mode))
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
 
 
 def _check_readable(path):
@@ -172,18 +206,8 @@ def save(path, y, sr, *, subtype=None):
             f"samples outside [-1, 1] are clipped when writing {effective} to '{path}'.", UserWarning, stacklevel=2
         )
         y = np.clip(y, -1.0, 1.0)
-    if not path.parent.is_dir():
-        raise FileNotFoundError(f"the folder of '{path}' does not exist.")
-    tmp = _create_temp_beside(path)
-    try:
-        if path.is_file():  # replacing a file keeps its permissions
-            os.chmod(tmp, stat.S_IMODE(path.stat().st_mode))
+    with atomic_output(path) as tmp:
         sf.write(tmp, y.T, sr, subtype=subtype, format=fmt)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def find_audio_files(paths):

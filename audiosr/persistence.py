@@ -19,11 +19,11 @@ from __future__ import annotations
 import json
 import os
 import pickle
-import tempfile
 import warnings
 from pathlib import Path
 
 from ._version import __version__
+from .io import atomic_output
 
 __all__ = ["save_model", "load_model", "FORMAT_VERSION"]
 
@@ -45,22 +45,6 @@ def _jsonable(value):
     except (TypeError, ValueError):
         return None
     return value
-
-
-def _atomic_write(path, write):
-    path = Path(os.fspath(path))
-    if not path.parent.is_dir():
-        raise FileNotFoundError(f"the folder of '{path}' does not exist.")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def save_model(model, path, *, metadata=None):
@@ -113,7 +97,8 @@ def save_model(model, path, *, metadata=None):
         "config": json.dumps(config),
         "state_dict": {k: v.detach().cpu() for k, v in model.module_.state_dict().items()},
     }
-    _atomic_write(path, lambda tmp: torch.save(payload, tmp))
+    with atomic_output(path) as tmp:
+        torch.save(payload, tmp)
 
 
 def _as_tuples(value, default):

@@ -59,7 +59,7 @@ def test_upsample_file_by_rate(tmp_path, capsys, ext):
     assert o.channels == 1
     captured = capsys.readouterr()
     assert "8000 Hz -> 32000 Hz" in captured.out
-    assert captured.err == ""
+    assert captured.err == "audiosr upsample: no pretrained model for 8000 Hz x4; using sinc.\n"
     assert _leftovers(tmp_path) == []
 
 
@@ -535,6 +535,12 @@ def test_evaluate_bad_rate(tmp_path, capsys, rate):
 # ----------------------------------------------------------------------------- demo
 
 
+def pretrained_for_demo():
+    """clip -> the shipped pretrained model for its rates (x4), where one exists."""
+    found = {"speech": audiosr.pretrained.find(12000, 48000), "piano": audiosr.pretrained.find(11025, 44100)}
+    return {clip: name for clip, name in found.items() if name}
+
+
 def test_demo_writes_files_and_refuses_to_overwrite(tmp_path, capsys):
     out = tmp_path / "demo"
     assert main(["demo", "-o", str(out)]) == 0
@@ -544,8 +550,11 @@ def test_demo_writes_files_and_refuses_to_overwrite(tmp_path, capsys):
         [f"{clip}_reference.wav" for clip in ("speech", "piano")]
         + [f"{clip}_input_x4.wav" for clip in ("speech", "piano")]
         + [f"{clip}_{m}_x4.wav" for clip in ("speech", "piano") for m in CLASSICAL_METHODS]
+        + [f"{clip}_x4.png" for clip in ("speech", "piano")]
+        + [f"{clip}_{name}_x4.wav" for clip, name in pretrained_for_demo().items()]
     )
     assert names == expected
+    assert (out / "speech_x4.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     for clip, sr in (("speech", 48000), ("piano", 44100)):
         ref = sf.info(str(out / f"{clip}_reference.wav"))
         low = sf.info(str(out / f"{clip}_input_x4.wav"))
@@ -560,7 +569,10 @@ def test_demo_writes_files_and_refuses_to_overwrite(tmp_path, capsys):
         for method in CLASSICAL_METHODS:
             row = next(line for line in table_lines if line[:2] == [clip, method])
             assert len(row) == 5 and all(re.fullmatch(r"-?\d+\.\d+", v) for v in row[2:])
-    assert "Wrote 10 wav files" in captured.out
+    assert f"Wrote {len(expected)} files" in captured.out
+    for clip, name in pretrained_for_demo().items():
+        row = next(line for line in table_lines if line[:2] == [clip, name])
+        assert len(row) == 5
 
     before = _snapshot(out)
     assert main(["demo", "-o", str(out)]) != 0
@@ -633,3 +645,51 @@ def test_acceptance_real_speech_file(tmp_path, capsys, real_data):
     y_hat, _ = audiosr.io.load(out)
     assert snr(y, y_hat) > 10  # close to the original, not just the right length
     assert "12000 Hz -> 48000 Hz" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("ext, estimator", [(".pt", "dualbranch"), (".joblib", "audiounet"), (".pt", "spectraldnn")])
+def test_train_writes_a_model_upsample_accepts(tmp_path, capsys, ext, estimator):
+    data = tmp_path / "data"
+    data.mkdir()
+    t = np.arange(8000) / 8000
+    for i in range(2):
+        sf.write(data / f"c{i}.wav", 0.3 * np.sin(2 * np.pi * (300 + 100 * i) * t), 8000)
+    model = tmp_path / f"m{ext}"
+    argv = [
+        "train",
+        str(data),
+        "--rate",
+        "2",
+        "-o",
+        str(model),
+        "--epochs",
+        "1",
+        "--segment",
+        "2048",
+        "--estimator",
+        estimator,
+        "--quiet",
+    ]
+    assert main(argv) == 0
+    assert "wrote" in capsys.readouterr().out
+    loaded = audiosr.load_model(model)
+    assert loaded.rate_ == 2 and loaded.metadata_["input_sr"] == 4000
+    sf.write(tmp_path / "lo.wav", 0.3 * np.sin(2 * np.pi * 300 * np.arange(4000) / 4000), 4000)
+    assert main(["upsample", str(tmp_path / "lo.wav"), "-o", str(tmp_path / "hi.wav"), "--model", str(model)]) == 0
+    assert sf.info(str(tmp_path / "hi.wav")).samplerate == 8000
+    assert main(argv) == 2  # exists: refused without --force
+    assert "pass --force" in capsys.readouterr().err
+
+
+def test_train_errors(tmp_path, capsys):
+    data = tmp_path / "data"
+    data.mkdir()
+    sf.write(data / "a.wav", np.zeros(8000), 8000)
+    sf.write(data / "b.wav", np.zeros(16000), 16000)
+    assert main(["train", str(data), "--rate", "2", "-o", str(tmp_path / "m.pt")]) == 2
+    assert "different sample rates" in capsys.readouterr().err
+    assert main(["train", str(data), "--rate", "2", "-o", str(tmp_path / "m.txt")]) == 2
+    assert ".pt" in capsys.readouterr().err
+    assert main(["train", str(tmp_path / "none"), "--rate", "2", "-o", str(tmp_path / "m.pt")]) == 2
+    assert "no such file" in capsys.readouterr().err
+    assert not (tmp_path / "m.pt").exists()

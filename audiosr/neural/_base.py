@@ -17,7 +17,6 @@ import io
 import json
 import math
 import os
-import tempfile
 import time
 import warnings
 
@@ -29,6 +28,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._validation import check_choice, check_clips, check_rate, check_target
 from ..base import BaseUpsampler
 from ..classical import CLASSICAL_METHODS
+from ..io import atomic_output
 
 __all__ = ["NeuralUpsampler", "PatchUpsampler", "resolve_device", "smallest_patch_len"]
 
@@ -143,16 +143,8 @@ class _Checkpoint:
             **{k: track[k] for k in ("best_score", "best_state", "stale", "stopped", "epoch")},
         }
         state["best_score"] = float(state["best_score"])
-        folder = os.path.dirname(os.path.abspath(self.path))
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(self.path)}.", suffix=".partial")
-        os.close(fd)
-        try:
+        with atomic_output(self.path) as tmp:
             torch.save(state, tmp)
-            os.replace(tmp, self.path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
 
 
 class NeuralUpsampler(BaseUpsampler):
