@@ -15,9 +15,9 @@ from . import pretrained
 from ._reporting import format_table
 from ._version import __version__
 from .classical import CLASSICAL_METHODS
-from .io import atomic_output, find_audio_files, info, load, save
+from .io import atomic_output, audio_format, find_audio_files, info, load
 from .metrics import lsd, lsd_hf, snr
-from .processing import upsample
+from .processing import upsample_file
 
 __all__ = ["main", "build_parser"]
 
@@ -139,7 +139,7 @@ def _plan_outputs(inputs, output):
 
 
 def _output_subtype(src_info, dst, requested):
-    fmt = {".aif": "AIFF", ".oga": "OGG"}.get(dst.suffix.lower(), dst.suffix[1:].upper())
+    fmt = audio_format(dst)
     if requested:
         return requested
     if src_info.subtype and sf.check_format(fmt, src_info.subtype):
@@ -225,11 +225,25 @@ def _upsample_one(src, dst, args, methods):
     src_info = info(src)
     sr_in = int(src_info.samplerate)
     method, label, rate = methods.for_file(sr_in)
-    x, _ = load(src, mono=False, dtype=np.float64)
-    y = upsample(x, rate, method=method)
-    dst.parent.mkdir(parents=True, exist_ok=True)  # only once the input is read: no empty folders for bad files
-    save(dst, y, sr_in * rate, subtype=_output_subtype(src_info, dst, args.subtype))
+    subtype = _output_subtype(src_info, dst, args.subtype)
+    if subtype is not None and not sf.check_format(audio_format(dst), subtype):
+        raise CommandError(f"subtype {subtype!r} is not valid for {audio_format(dst)} files.")
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        # Streams the file in blocks: an hour of audio needs no more memory than a block.
+        upsample_file(src, dst, rate, method=method, subtype=subtype)
+    except BaseException:
+        _remove_empty_parents(dst.parent, Path(args.output))
+        raise
     return sr_in, sr_in * rate, label
+
+
+def _remove_empty_parents(folder, root):
+    """Undo folders made for an output that failed, up to (not including) the output root."""
+    folder, root = folder.resolve(), root.resolve()
+    while folder != root and root in folder.parents and folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+        folder = folder.parent
 
 
 def _cmd_upsample(args):

@@ -98,17 +98,29 @@ def cubic_spline(x, rate):
 
 @lru_cache(maxsize=32)
 def _sinc_filter(rate, window):
-    """Windowed-sinc low-pass for up-sampling by ``rate``, each polyphase branch at unit DC gain.
+    """Windowed-sinc low-pass for up-sampling by ``rate`` whose branches reproduce lines exactly.
 
     The design is scipy's ``resample_poly`` default (``20 * rate + 1`` taps, cut-off at
-    the input's Nyquist). Windowing leaves each branch's DC gain slightly off 1, which
-    shows as a ripple of period ``rate`` on a constant input; normalising the
-    branches removes it.
+    the input's Nyquist). Windowing leaves each polyphase branch's DC gain and
+    centroid slightly off, which shows as a ripple of period ``rate`` on constant and
+    linear inputs. Each branch's taps ``j`` are scaled by ``a + b * j``, chosen so that
+    its gain is exactly one and its centroid exactly its fractional delay: constant and linear signals then come out exact, and how a
+    straight line is taken out at the edges no longer changes the interior (so long
+    files processed in blocks match whole-file processing).
     """
-    h = firwin(20 * rate + 1, 1.0 / rate, window=window)
+    half = 10 * rate
+    h = firwin(2 * half + 1, 1.0 / rate, window=window)
     for phase in range(rate):
-        # resample_poly multiplies by rate itself, so each branch sums to 1 / rate here.
-        h[phase::rate] /= h[phase::rate].sum() * rate
+        taps = h[phase::rate]
+        j = np.arange(taps.size, dtype=np.float64)
+        # resample_poly multiplies by rate itself; output phase p of input k uses taps
+        # h[p + j * rate] on inputs k + 10 - j, so gain 1/rate and centroid (10 - p/rate)/rate.
+        target = np.array([1.0 / rate, (10.0 - phase / rate) / rate])
+        # Scale the taps by (a + b * j): zeros of the sinc stay zeros, so phase 0 stays
+        # interpolating (it is a single tap, and the system is then rank one).
+        gram = np.array([[taps.sum(), (j * taps).sum()], [(j * taps).sum(), (j * j * taps).sum()]])
+        (a, b), *_ = np.linalg.lstsq(gram, target, rcond=None)
+        h[phase::rate] = taps * (a + b * j)
     h.setflags(write=False)
     return h
 
@@ -117,16 +129,18 @@ def polyphase_sinc(x, rate, window=("kaiser", 5.0)):
     """Up-sample by band-limited (windowed-sinc) interpolation with a polyphase filter.
 
     ``scipy.signal.resample_poly`` with a Kaiser-windowed sinc whose polyphase branches
-    have unit DC gain. The straight line through the first and last samples is
-    taken out before filtering and added back exactly afterwards, so the filter sees
-    a signal that is zero at both ends: no edge transients, and constant and linear
-    signals come out exact.
+    reproduce straight lines exactly. Beyond each end the signal is continued by its
+    point reflection about the end sample (``x[-k] = 2 x[0] - x[k]``), which keeps it
+    smooth there and continues any straight line: no edge transients, constant and
+    linear signals come out exact, and each output sample depends only on input
+    samples within the filter's reach (10 on each side), so a long signal processed
+    in overlapping blocks gives the same result as processed whole.
 
     Examples
     --------
     >>> import numpy as np
     >>> from audiosr.interpolation import polyphase_sinc
-    >>> polyphase_sinc(np.array([0.0, 1.0, 2.0, 3.0]), 2)
+    >>> polyphase_sinc(np.array([0.0, 1.0, 2.0, 3.0]), 2).round(12)
     array([0. , 0.5, 1. , 1.5, 2. , 2.5, 3. , 3.5])
     """
     n = x.shape[-1]
@@ -135,8 +149,8 @@ def polyphase_sinc(x, rate, window=("kaiser", 5.0)):
     if isinstance(window, list):
         window = tuple(window)
     h = _sinc_filter(rate, window)
-    start, slope = x[..., :1], (x[..., -1:] - x[..., :1]) / (n - 1)
-    residual = x - (start + slope * np.arange(n))
-    out = resample_poly(residual, rate, 1, axis=-1, window=h, padtype="constant")
-    out = out + (start + slope * (np.arange(n * rate) / rate))
-    return np.asarray(out, dtype=x.dtype)
+    reach = 11  # the filter spans 10 input samples on each side
+    widths = [(0, 0)] * (x.ndim - 1) + [(reach, reach)]
+    padded = np.pad(x, widths, mode="reflect", reflect_type="odd")
+    out = resample_poly(padded, rate, 1, axis=-1, window=h, padtype="constant")
+    return np.asarray(out[..., reach * rate : (reach + n) * rate], dtype=x.dtype)

@@ -77,6 +77,14 @@ def atomic_output(path):
         raise
 
 
+def audio_format(path):
+    """soundfile format name (``"WAV"``, ``"FLAC"``, ...) for a file name, from its extension."""
+    ext = Path(os.fspath(path)).suffix.lower()
+    if ext not in AUDIO_EXTENSIONS:
+        raise ValueError(f"cannot tell the audio format of '{path}' from its extension; use e.g. .wav or .flac.")
+    return {".aif": "AIFF", ".oga": "OGG"}.get(ext, ext[1:].upper())
+
+
 def _check_readable(path):
     path = Path(os.fspath(path))
     if not path.exists():
@@ -192,10 +200,7 @@ def save(path, y, sr, *, subtype=None):
     path = Path(os.fspath(path))
     sr = check_sample_rate(sr)
     y = check_channels_first(as_float_signal(y, name="y", ndims=(1, 2)), name="y")
-    ext = path.suffix.lower()
-    if ext not in AUDIO_EXTENSIONS:
-        raise ValueError(f"cannot tell the audio format of '{path}' from its extension; use e.g. .wav or .flac.")
-    fmt = {".aif": "AIFF", ".oga": "OGG"}.get(ext, ext[1:].upper())
+    fmt = audio_format(path)
     if subtype is not None and not sf.check_format(fmt, subtype):
         raise ValueError(
             f"subtype {subtype!r} is not valid for {fmt} files; valid ones: {sorted(sf.available_subtypes(fmt))}."

@@ -85,7 +85,12 @@ def train_one(name, spec, data, minutes, command):
             "pairs": int(len(X)),
             "licences": licences(train.rows),
         },
-        "test": {"files": len(test.signals), "split": "test", "scores": scores, "metric": "default convention, mean over whole files"},
+        "test": {
+            "files": len(test.signals),
+            "split": "test",
+            "scores": scores,
+            "metric": "default convention, mean over whole files",
+        },
         "training": {
             "command": command,
             "budget_minutes": minutes,

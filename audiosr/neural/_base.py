@@ -579,6 +579,15 @@ class PatchUpsampler(NeuralUpsampler):
         z = self._interpolate(X, rate)
         return np.stack([self._overlap_add(clip, patch_len, device) for clip in z])
 
+    def _stream_geometry(self, rate):
+        # Blocks must start on the overlap-add grid of whole-signal processing (hop =
+        # half a patch, in high-rate samples), and see every patch that covers their
+        # samples in full: a patch plus the interpolators' reach on each side.
+        hop = self.patch_len_ // 2
+        granularity = hop // math.gcd(hop, rate)
+        context = math.ceil((self.patch_len_ / rate + 64) / granularity) * granularity
+        return granularity, context
+
     def _overlap_add(self, signal, patch_len, device):
         # With a hop of half a patch, each hop-long segment of the output is the second
         # half of one windowed patch plus the first half of the next; the two halves

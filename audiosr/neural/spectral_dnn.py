@@ -582,6 +582,16 @@ class SpectralDNN(NeuralUpsampler):
 
     # ------------------------------------------------------------------ inference
 
+    def _stream_geometry(self, rate):
+        # STFT frames sit on a grid of n_fft / 4 high-rate samples from the clip's start;
+        # blocks keep that grid. The final low-band restoration is a whole-block FFT, so
+        # the context is generous (about 8k high-rate samples) for its edge effects to
+        # fade: streamed output then matches whole-signal output closely, not exactly.
+        hop = self.module_.n_fft // 4
+        granularity = hop // math.gcd(hop, rate)
+        reach = (self.module_.context + 2) * self.module_.n_fft / rate + 8192 / rate
+        return granularity, math.ceil(reach / granularity) * granularity
+
     def _upsample_clips(self, X, rate, device):
         module = self.module_
         n_fft, context, n_low = module.n_fft, module.context, module.n_low
