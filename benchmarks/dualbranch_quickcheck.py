@@ -23,19 +23,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-import audiosr
-from audiosr import DualBranchSR, SplineUpsampler, decimate, make_pairs
+from audiosr import DualBranchSR, SplineUpsampler, make_pairs
 from audiosr.datasets import load_manifest
-from audiosr.metrics import lsd, lsd_hf, snr
-
-
-def evaluate(model, refs, rate):
-    rows = []
-    for y in refs:
-        y = y[: len(y) // rate * rate]
-        y_hat = audiosr.upsample(decimate(y, rate), rate, method=model)
-        rows.append((snr(y, y_hat), lsd(y, y_hat), lsd_hf(y, y_hat, rate=rate)))
-    return np.mean(rows, axis=0)
+from audiosr.evaluation import evaluate
 
 
 def train_for(model, X, y, minutes, chunk=32, seed=0):
@@ -93,7 +83,8 @@ def main(argv=None):
         else:
             model, seconds, epochs = train_for(model, X, y, args.minutes)
             epochs, params = f"{epochs:.2f}", f"{sum(p.numel() for p in model.module_.parameters()):,}"
-        s_, d, h = evaluate(model, test.signals, args.rate)
+        scores = evaluate(model, test.signals, args.rate)
+        s_, d, h = scores["snr"], scores["lsd"], scores["lsd_hf"]
         lines.append(f"| {name} | {params} | {epochs} | {seconds:.0f} | {s_:.2f} | {d:.3f} | {h:.3f} |")
         print(lines[-1], flush=True)
     Path(args.out).write_text("\n".join(lines) + "\n")

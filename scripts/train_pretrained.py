@@ -25,13 +25,12 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 import audiosr
-from audiosr import DualBranchSR, decimate, make_pairs, save_model
+from audiosr import DualBranchSR, make_pairs, save_model
 from audiosr.datasets import load_manifest
-from audiosr.metrics import lsd, lsd_hf, snr
+from audiosr.evaluation import evaluate
 
 OUT = Path(audiosr.__file__).parent / "pretrained"
 
@@ -47,13 +46,9 @@ def licences(rows):
     return sorted({r.get("license", "unknown") for r in rows})
 
 
-def evaluate(method, signals, rate):
-    rows = []
-    for y in signals:
-        y = y[: len(y) // rate * rate]
-        y_hat = audiosr.upsample(decimate(y, rate), rate, method=method)
-        rows.append((snr(y, y_hat), lsd(y, y_hat), lsd_hf(y, y_hat, rate=rate)))
-    return dict(zip(("snr", "lsd", "lsd_hf"), np.round(np.mean(rows, axis=0), 4).tolist()))
+def scores_of(method, signals, rate):
+    scores = evaluate(method, signals, rate)
+    return {k: round(scores[k], 4) for k in ("snr", "lsd", "lsd_hf")}
 
 
 def train_one(name, spec, data, minutes, command):
@@ -67,9 +62,9 @@ def train_one(name, spec, data, minutes, command):
     model.fit(X, y)
     seconds = time.perf_counter() - start
     epochs = model.n_iter_
-    scores = {"DualBranchSR": evaluate(model, test.signals, rate)}
+    scores = {"DualBranchSR": scores_of(model, test.signals, rate)}
     for method in ("sinc", "spline"):
-        scores[method] = evaluate(method, test.signals, rate)
+        scores[method] = scores_of(method, test.signals, rate)
     print(f"[{name}] {epochs} epochs in {seconds:.0f} s; test: {json.dumps(scores)}", flush=True)
     beats_sinc = scores["DualBranchSR"]["lsd"] < scores["sinc"]["lsd"]
     metadata = {

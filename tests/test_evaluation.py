@@ -1,0 +1,27 @@
+"""Tests for the evaluation protocol."""
+
+import numpy as np
+import pytest
+
+from audiosr import SplineUpsampler, decimate, upsample
+from audiosr.evaluation import evaluate
+from audiosr.metrics import lsd, lsd_hf, snr
+
+
+def test_mean_over_files_of_the_documented_pipeline(harmonic):
+    refs = list(harmonic(3, 8001, seed=2))
+    scores = evaluate(SplineUpsampler(rate=4), refs, 4)
+    rows = []
+    for y in refs:
+        y = y[:8000]
+        y_hat = upsample(decimate(y, 4), 4, method="spline")
+        rows.append((snr(y, y_hat), lsd(y, y_hat), lsd_hf(y, y_hat, rate=4)))
+    assert scores["files"] == 3
+    np.testing.assert_allclose([scores["snr"], scores["lsd"], scores["lsd_hf"]], np.mean(rows, axis=0))
+
+
+def test_errors():
+    with pytest.raises(ValueError, match="empty"):
+        evaluate("sinc", [], 4)
+    with pytest.raises(ValueError, match="method"):
+        evaluate("sinc", [np.zeros(4000)], 4, decimation="cheby")
