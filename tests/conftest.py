@@ -43,3 +43,21 @@ def harmonic_signals(n_clips, length, sr=16000, seed=0, f0_range=(150, 400)):
 @pytest.fixture(scope="session")
 def harmonic():
     return harmonic_signals
+
+
+@pytest.fixture(scope="session")
+def lsd_gain_over_spline(harmonic):
+    """Fit a model on the harmonic task at rate 4; return (its LSD, the spline's LSD) on held-out clips."""
+    from audiosr import SplineUpsampler, decimate, make_pairs
+    from audiosr.metrics import lsd
+
+    X, y = make_pairs(list(harmonic(16, 8192, seed=0)), 4, segment=1024)
+    test = harmonic(4, 8192, seed=1)
+    X_test = decimate(test, 4)
+    spline = lsd(test, SplineUpsampler(rate=4).transform(X_test))
+
+    def run(model):
+        model.fit(X, y)
+        return lsd(test, model.transform(X_test)), spline
+
+    return run
