@@ -30,7 +30,7 @@ from ..base import BaseUpsampler
 from ..classical import CLASSICAL_METHODS
 from ..io import atomic_output
 
-__all__ = ["NeuralUpsampler", "PatchUpsampler", "resolve_device", "smallest_patch_len"]
+__all__ = ["NeuralUpsampler", "PatchUpsampler", "grid_geometry", "resolve_device", "smallest_patch_len"]
 
 LR_SCHEDULES = ("constant", "poly")
 # Largest input sample accepted by the networks: squared spectra of float32 patches
@@ -60,6 +60,16 @@ def resolve_device(device):
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device={device!r} was asked for but CUDA is not available here; use device='cpu' or 'auto'.")
     return dev
+
+
+def grid_geometry(hop, rate, reach):
+    """Block geometry for streaming a model that works on a grid of ``hop`` high-rate samples.
+
+    Returns ``(granularity, context)`` in low-rate samples: block starts on multiples
+    of ``granularity`` fall on the grid, and ``context`` is ``reach`` rounded up to it.
+    """
+    granularity = hop // math.gcd(hop, rate)
+    return granularity, math.ceil(reach / granularity) * granularity
 
 
 def smallest_patch_len(minimum, multiple_of):
@@ -583,10 +593,7 @@ class PatchUpsampler(NeuralUpsampler):
         # Blocks must start on the overlap-add grid of whole-signal processing (hop =
         # half a patch, in high-rate samples), and see every patch that covers their
         # samples in full: a patch plus the interpolators' reach on each side.
-        hop = self.patch_len_ // 2
-        granularity = hop // math.gcd(hop, rate)
-        context = math.ceil((self.patch_len_ / rate + 64) / granularity) * granularity
-        return granularity, context
+        return grid_geometry(self.patch_len_ // 2, rate, self.patch_len_ / rate + 64)
 
     def _overlap_add(self, signal, patch_len, device):
         # With a hop of half a patch, each hop-long segment of the output is the second

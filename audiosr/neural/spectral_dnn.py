@@ -11,7 +11,7 @@ from torch import nn
 
 from .._validation import check_rate
 from ..classical import CLASSICAL_METHODS
-from ._base import NeuralUpsampler
+from ._base import NeuralUpsampler, grid_geometry
 
 __all__ = ["SpectralDNN", "SpectralDNNModule", "imaged_phase", "low_band_bins", "stft", "istft"]
 
@@ -587,10 +587,8 @@ class SpectralDNN(NeuralUpsampler):
         # blocks keep that grid. The final low-band restoration is a whole-block FFT, so
         # the context is generous (about 8k high-rate samples) for its edge effects to
         # fade: streamed output then matches whole-signal output closely, not exactly.
-        hop = self.module_.n_fft // 4
-        granularity = hop // math.gcd(hop, rate)
         reach = (self.module_.context + 2) * self.module_.n_fft / rate + 8192 / rate
-        return granularity, math.ceil(reach / granularity) * granularity
+        return grid_geometry(self.module_.n_fft // 4, rate, reach)
 
     def _upsample_clips(self, X, rate, device):
         module = self.module_

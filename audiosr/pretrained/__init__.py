@@ -16,7 +16,9 @@ True
 from __future__ import annotations
 
 import builtins
+import copy
 import json
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -27,7 +29,9 @@ def _folder():
     return Path(str(resources.files("audiosr") / "pretrained"))
 
 
+@lru_cache(maxsize=1)
 def _index():
+    # Package data does not change while running: read it once (the CLI asks per file).
     index = _folder() / "index.json"
     if not index.is_file():
         return {}
@@ -59,7 +63,7 @@ def info(name):
     index = _index()
     if name not in index:
         raise ValueError(f"unknown pretrained model {name!r}; available: {builtins.list(sorted(index)) or 'none'}.")
-    return index[name]
+    return copy.deepcopy(index[name])  # the cached index stays untouched by callers
 
 
 def path(name):
