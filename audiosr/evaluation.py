@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import check_rate
-from .metrics import lsd, lsd_hf, snr
+from ._validation import check_choice, check_rate
+from .metrics import LSD_CONVENTIONS, lsd, lsd_hf, snr
 from .processing import upsample
 from .signal import decimate
 
 __all__ = ["evaluate"]
 
 
-def evaluate(method, references, rate, *, decimation="iir"):
+def evaluate(method, references, rate, *, decimation="iir", lsd_conventions=()):
     """Mean SNR, LSD and LSD-HF of a method over whole reference signals.
 
     Each reference is cut to a multiple of ``rate``, decimated (the TFNet protocol's
@@ -30,11 +30,16 @@ def evaluate(method, references, rate, *, decimation="iir"):
         Up-sampling factor.
     decimation : {"iir", "fir", "subsample"}, default="iir"
         How the low-rate inputs are made (:func:`audiosr.signal.decimate`).
+    lsd_conventions : sequence of str, default=()
+        Further LSD conventions of :func:`audiosr.metrics.lsd` to report (e.g.
+        ``("kuleshov2017",)``), each per file and averaged like the others, under the
+        key ``"lsd_<convention>"``.
 
     Returns
     -------
     scores : dict
-        ``{"snr": dB, "lsd": bels, "lsd_hf": bels, "files": n}``.
+        ``{"snr": dB, "lsd": bels, "lsd_hf": bels, "files": n}`` plus one
+        ``"lsd_<convention>"`` entry per extra convention.
 
     Examples
     --------
@@ -48,10 +53,15 @@ def evaluate(method, references, rate, *, decimation="iir"):
     rate = check_rate(rate)
     if len(references) == 0:
         raise ValueError("references is empty: pass at least one signal.")
+    conventions = list(lsd_conventions)
+    for convention in conventions:
+        check_choice(convention, LSD_CONVENTIONS, name="lsd_conventions")
     rows = []
     for y in references:
         y = np.asarray(y)[: len(y) // rate * rate]
         y_hat = upsample(decimate(y, rate, method=decimation), rate, method=method)
-        rows.append((snr(y, y_hat), lsd(y, y_hat), lsd_hf(y, y_hat, rate=rate)))
+        row = [snr(y, y_hat), lsd(y, y_hat), lsd_hf(y, y_hat, rate=rate)]
+        rows.append(row + [lsd(y, y_hat, convention=c) for c in conventions])
     means = np.mean(rows, axis=0)
-    return {"snr": float(means[0]), "lsd": float(means[1]), "lsd_hf": float(means[2]), "files": len(rows)}
+    keys = ["snr", "lsd", "lsd_hf"] + [f"lsd_{c}" for c in conventions]
+    return {**{k: float(m) for k, m in zip(keys, means)}, "files": len(rows)}

@@ -20,6 +20,16 @@ def test_mean_over_files_of_the_documented_pipeline(harmonic):
     np.testing.assert_allclose([scores["snr"], scores["lsd"], scores["lsd_hf"]], np.mean(rows, axis=0))
 
 
+def test_extra_lsd_conventions_are_per_file_means(harmonic):
+    refs = list(harmonic(2, 8000, seed=3))
+    scores = evaluate("spline", refs, 4, lsd_conventions=("kuleshov2017", "tfnet2018"))
+    for convention in ("kuleshov2017", "tfnet2018"):
+        expected = np.mean([lsd(y, upsample(decimate(y, 4), 4, method="spline"), convention=convention) for y in refs])
+        assert scores[f"lsd_{convention}"] == pytest.approx(expected)
+    with pytest.raises(ValueError, match="lsd_conventions"):
+        evaluate("spline", refs, 4, lsd_conventions=("ln",))
+
+
 def test_errors():
     with pytest.raises(ValueError, match="empty"):
         evaluate("sinc", [], 4)

@@ -360,6 +360,30 @@ def test_max_time_is_a_wall_clock_budget():
         DualBranchSR(rate=4, **{**TINY, "max_time": 0}).fit(X, y)
 
 
+def test_poly_schedule_decays_to_zero_by_max_time(monkeypatch):
+    """With a time budget the poly schedule ends near zero, not near its start."""
+    X, y = data(n=10)
+    rates = []
+    original = torch.optim.Adam.step
+
+    def record(self, *args, **kwargs):
+        rates.append(self.param_groups[0]["lr"])
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", record)
+    DualBranchSR(rate=4, **{**TINY, "max_epochs": 10_000, "max_time": 1.0, "learning_rate": 1e-3}).fit(X, y)
+    assert rates[0] == pytest.approx(1e-3, rel=0.05)
+    assert rates[-1] < 0.35e-3  # sqrt of the time left: under 12 % of the budget remained
+    assert all(a >= b for a, b in zip(rates, rates[1:]))
+
+
+def test_t_counts_the_examples_seen():
+    X, y = data()
+    model = DualBranchSR(rate=4, **TINY).fit(X, y)
+    n_examples = len(model._training_data(X, y, 4)[0])
+    assert model.t_ == model.n_iter_ * n_examples
+
+
 def test_weights_that_turn_non_finite_are_rolled_back(monkeypatch):
     X, y = data()
     original = torch.optim.Adam.step

@@ -150,6 +150,7 @@ class _Checkpoint:
             "loss_curve": list(est.loss_curve_),
             "validation_scores": list(est.validation_scores_),
             "n_iter": int(est.n_iter_),
+            "t": int(est.t_),
             **{k: track[k] for k in ("best_score", "best_state", "stale", "stopped", "epoch")},
         }
         state["best_score"] = float(state["best_score"])
@@ -181,7 +182,9 @@ class NeuralUpsampler(BaseUpsampler):
     learning_rate : float
         Adam's initial step size.
     lr_schedule : {"poly", "constant"}
-        ``"poly"``: polynomial decay with power 0.5 to zero over ``max_epochs`` (TFNet).
+        ``"poly"``: polynomial decay with power 0.5 (TFNet), reaching zero at the end of
+        ``max_epochs`` or at ``max_time``, whichever comes first. After a resume from a
+        ``checkpoint`` the time budget starts again.
     batch_size : int
         Examples per step, also used for inference.
     max_epochs : int
@@ -316,6 +319,7 @@ class NeuralUpsampler(BaseUpsampler):
                 self._init_module(self.module_, inputs, targets)
                 self.loss_curve_, self.validation_scores_ = [], []
                 self.n_iter_ = 0
+                self.t_ = 0
             self.module_.to(device)
             self._train(inputs, targets, device, seed, continuing)
         self.rate_ = rate
@@ -347,10 +351,19 @@ class NeuralUpsampler(BaseUpsampler):
         optimizer = torch.optim.Adam(module.parameters(), lr=self.learning_rate, betas=(0.9, 0.999), eps=1e-7)
         steps_per_epoch = math.ceil(len(train_idx) / self.batch_size)
         scheduler = None
+        deadline = None if self.max_time is None else time.monotonic() + self.max_time
         if self.lr_schedule == "poly":
-            scheduler = torch.optim.lr_scheduler.PolynomialLR(
-                optimizer, total_iters=self.max_epochs * steps_per_epoch, power=0.5
-            )
+            total_steps = self.max_epochs * steps_per_epoch
+
+            def poly_factor(step):
+                # Decay towards zero at whichever ends training first, the last epoch
+                # or the max_time deadline, so a time budget still ends at a small rate.
+                done = step / total_steps
+                if deadline is not None:
+                    done = max(done, 1.0 - (deadline - time.monotonic()) / self.max_time)
+                return max(0.0, 1.0 - done) ** 0.5
+
+            scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, poly_factor)
         track = {"best_score": -np.inf, "best_state": None, "stale": 0, "stopped": False, "epoch": 0}
         if resume is not None:
             module.load_state_dict(resume["module"])
@@ -363,6 +376,7 @@ class NeuralUpsampler(BaseUpsampler):
                 torch.cuda.set_rng_state(resume["cuda_rng"], device)
             self.loss_curve_, self.validation_scores_ = list(resume["loss_curve"]), list(resume["validation_scores"])
             self.n_iter_ = int(resume["n_iter"])
+            self.t_ = int(resume.get("t", 0))
             track.update({k: resume[k] for k in ("best_score", "best_state", "stale", "stopped", "epoch")})
         epochs = range(track["epoch"], self.max_epochs)
         bar = None
@@ -370,7 +384,6 @@ class NeuralUpsampler(BaseUpsampler):
             from tqdm.auto import tqdm
 
             bar = tqdm(total=self.max_epochs, initial=track["epoch"], desc=type(self).__name__, unit="epoch")
-        deadline = None if self.max_time is None else time.monotonic() + self.max_time
         for epoch in epochs:
             if track["stopped"]:
                 break
@@ -446,6 +459,7 @@ class NeuralUpsampler(BaseUpsampler):
             )
         self.loss_curve_.append(total / count if count else float("nan"))
         self.n_iter_ += 1
+        self.t_ += count
         return completed
 
     def _validation_score(self, x_val, y_val):

@@ -110,6 +110,9 @@ class AudioUNet(PatchUpsampler):
         Validation SNR (dB) after each epoch (empty without ``early_stopping``).
     n_iter_ : int
         Epochs run.
+    t_ : int
+        Training examples (patches or frames) seen by the optimiser over all epochs;
+        ``t_ / n_examples`` is the number of epochs reached, partial ones included.
     n_features_in_ : int
         Length of the low-rate clips seen in ``fit``.
     patch_len_ : int

@@ -355,6 +355,9 @@ class SpectralDNN(NeuralUpsampler):
         Best validation score (only with ``early_stopping``).
     n_iter_ : int
         Epochs run.
+    t_ : int
+        Training examples (patches or frames) seen by the optimiser over all epochs;
+        ``t_ / n_examples`` is the number of epochs reached, partial ones included.
     n_features_in_ : int
         Length of the low-rate clips seen in ``fit`` (``transform`` takes any length of
         at least ``ceil(n_fft / rate)``).
