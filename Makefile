@@ -1,9 +1,10 @@
-# Two entry points a new user needs: `make demo` and `make test`.
+# Two entry points a new user needs: `make demo` and `make test` (which also builds the docs).
 # Each creates .venv with the interpreter named by PYTHON and installs what it needs.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DOCS_STAMP := $(VENV)/.docs-installed
 
 .PHONY: demo test docs venv clean
 
@@ -20,12 +21,17 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/audiosr demo -o demo-output --force
 
+# The test suite, then the documentation (so CI, which runs `make test`, builds it too).
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+	$(MAKE) docs
 
-# Sphinx HTML documentation in docs/_build/html (offline; warnings are errors).
-docs: $(STAMP)
+$(DOCS_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[test,docs]"
+	touch $(DOCS_STAMP)
+
+# Sphinx HTML documentation in docs/_build/html (offline; warnings are errors; runs the gallery examples).
+docs: $(DOCS_STAMP)
 	MPLBACKEND=Agg $(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html
 
 clean:

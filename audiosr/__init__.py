@@ -7,7 +7,7 @@ Metrics live in :mod:`audiosr.metrics`, pair making in :mod:`audiosr.signal`, fi
 input/output in :mod:`audiosr.io` and datasets in :mod:`audiosr.datasets`.
 """
 
-from . import datasets, evaluation, io, metrics, signal
+from . import datasets, evaluation, io, metrics, pretrained, signal
 from ._version import __version__
 from .base import BaseUpsampler
 from .classical import BicubicUpsampler, SincUpsampler, SplineUpsampler
@@ -30,6 +30,7 @@ __all__ = [
     "evaluation",
     "io",
     "metrics",
+    "pretrained",
     "signal",
     "DualBranchSR",
     "AudioUNet",

@@ -178,6 +178,18 @@ def run_cell(dataset, rate, row, args):
     return record
 
 
+def _run_all(todo, args):
+    """Yield ``(task, (record, error))`` as cells finish: in this process, or ``args.jobs`` workers."""
+    if args.jobs == 1:
+        for task in todo:
+            yield task, _run_cell_safely(*task, args)
+        return
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        futures = {pool.submit(_run_cell_safely, *task, args): task for task in todo}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+
+
 TRAINING_KEYS = ("train_seconds", "train_pairs", "epochs", "params", "budget_minutes")
 
 
@@ -252,6 +264,18 @@ def training_table(cells):
     return lines
 
 
+def git_commit():
+    """HEAD of the checkout and whether it had uncommitted changes, or (None, None)."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=HERE, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = bool(subprocess.run(["git", "status", "--porcelain"], cwd=HERE, capture_output=True, text=True).stdout)
+    except (OSError, subprocess.CalledProcessError):
+        return None, None
+    return commit, dirty
+
+
 def environment(args):
     import scipy
     import sklearn
@@ -259,13 +283,8 @@ def environment(args):
 
     import audiosr
 
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=HERE, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = bool(subprocess.run(["git", "status", "--porcelain"], cwd=HERE, capture_output=True, text=True).stdout)
-    except (OSError, subprocess.CalledProcessError):
-        commit, dirty = None, None
+    commit, dirty = git_commit()
+    run = json.loads((Path(args.work) / "run.json").read_text()) if (Path(args.work) / "run.json").exists() else {}
     cpu = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -290,6 +309,9 @@ def environment(args):
         "audiosr": audiosr.__version__,
         "git_commit": commit,
         "git_dirty": dirty,
+        # Cells keep what trained them: the commit of the run that started this work folder.
+        "git_commit_first_run": run.get("git_commit"),
+        "first_run_started": run.get("started"),
     }
 
 
@@ -321,7 +343,8 @@ SNR 13.60 / 15.57 dB and LSD 5.97 / 3.57 on the multi-speaker validation set.
 
 def write_report(cells, failures, args, out):
     out.mkdir(parents=True, exist_ok=True)
-    datasets = [d for d in DATASETS if d in args.datasets]
+    datasets = [d for d in DATASETS if any(c["dataset"] == d for c in cells.values())]
+    rates = sorted({c["rate"] for c in cells.values()})
     ordered = sorted(cells.values(), key=lambda c: (DATASETS.index(c["dataset"]), c["rate"], ROWS.index(c["row"])))
     keys = [
         "dataset",
@@ -349,7 +372,8 @@ def write_report(cells, failures, args, out):
         "",
         f"Produced by `{env['command']}` on {env['cpu']} ({env['logical_cpus']} logical CPUs, no GPU), "
         f"{args.jobs} cell(s) at a time with {args.threads} torch thread(s) each; torch {env['torch']}, "
-        f"audiosr {env['audiosr']}, commit `{env['git_commit']}`.",
+        f"audiosr {env['audiosr']}; cells first run at commit `{env['git_commit_first_run']}` "
+        f"(started {env['first_run_started']}), report written at `{env['git_commit']}`.",
         "",
         f"**Budget:** every neural model trained for **{args.budget_minutes:g} minutes** of wall-clock time "
         "(`max_time`) from the library's default architecture and settings, seed 0, with the poly learning-rate "
@@ -379,7 +403,7 @@ def write_report(cells, failures, args, out):
         )
     lines.append("")
     for d in datasets:
-        lines += [f"## {d}", "", *dataset_table(by_key, d, args.rates, [r for r in ROWS if r in args.rows]), ""]
+        lines += [f"## {d}", "", *dataset_table(by_key, d, rates, ROWS), ""]
         if (out / f"quality_{d}.png").exists():
             lines += [f"![{d}: spectrograms](quality_{d}.png)", ""]
     lines += [
@@ -445,6 +469,12 @@ def main(argv=None):
         parser.error(f"no MANIFEST.csv in {args.data}; pass --data DIR or set AUDIOSR_DATA")
     out, cells_dir = Path(args.out), Path(args.work) / "cells"
     cells_dir.mkdir(parents=True, exist_ok=True)
+    if not (Path(args.work) / "run.json").exists():
+        commit, dirty = git_commit()
+        started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        (Path(args.work) / "run.json").write_text(
+            json.dumps({"git_commit": commit, "git_dirty": dirty, "started": started})
+        )
     cells, todo, failures = {}, [], {}
     for dataset, rate, row in tasks(args.datasets, args.rates, [r for r in ROWS if r in args.rows]):
         path = cells_dir / f"{cell_id(dataset, rate, row)}.json"
@@ -456,23 +486,23 @@ def main(argv=None):
         f"{len(cells)} cells done, {len(todo)} to run ({args.jobs} at a time, {args.threads} thread(s) each)",
         flush=True,
     )
-    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        futures = {pool.submit(_run_cell_safely, *task, args): task for task in todo}
-        for future in as_completed(futures):
-            task = futures[future]
-            record, error = future.result()
-            if error is not None:
-                failures[cell_id(*task)] = error
-                print(f"FAILED {cell_id(*task)}: {error}", flush=True)
-                continue
-            cells[task] = record
-            (cells_dir / f"{cell_id(*task)}.json").write_text(json.dumps(record, indent=1))
-            print(
-                f"{cell_id(*task)}: SNR {record['snr']:.2f} LSD {record['lsd']:.3f} LSD-HF {record['lsd_hf']:.3f}"
-                + (f" ({record['epochs']:.2f} epochs)" if "epochs" in record else ""),
-                flush=True,
-            )
+    for task, (record, error) in _run_all(todo, args):
+        if error is not None:
+            failures[cell_id(*task)] = error
+            print(f"FAILED {cell_id(*task)}: {error}", flush=True)
+            continue
+        cells[task] = record
+        (cells_dir / f"{cell_id(*task)}.json").write_text(json.dumps(record, indent=1))
+        print(
+            f"{cell_id(*task)}: SNR {record['snr']:.2f} LSD {record['lsd']:.3f} LSD-HF {record['lsd_hf']:.3f}"
+            + (f" ({record['epochs']:.2f} epochs)" if "epochs" in record else ""),
+            flush=True,
+        )
     out.mkdir(parents=True, exist_ok=True)
+    # The report covers every finished cell, also those of earlier runs with other selections.
+    for path in cells_dir.glob("*.json"):
+        record = json.loads(path.read_text())
+        cells.setdefault((record["dataset"], record["rate"], record["row"]), record)
     spectrogram_figures(args, out)
     write_report(cells, failures, args, out)
     print(f"wrote {out / 'quality.md'}")

@@ -165,6 +165,19 @@ def test_cuda_request_without_cuda():
         DualBranchSR(rate=4, **{**TINY, "device": "cuda"}).fit(X, y)
 
 
+def test_a_gpu_model_transforms_on_a_cpu_only_machine():
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is available here")
+    X, y = data()
+    model = DualBranchSR(rate=4, **TINY).fit(X, y)
+    expected = model.transform(X)
+    model.set_params(device="cuda")  # as if it had been trained on a GPU and copied here
+    with pytest.warns(UserWarning, match="runs on the CPU"):
+        np.testing.assert_array_equal(model.transform(X), expected)
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        model.fit(X, y)  # training never silently moves to the CPU
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_trained_on_gpu_loads_on_cpu(tmp_path):
     X, y = data()

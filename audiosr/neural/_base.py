@@ -29,6 +29,7 @@ from .._validation import check_choice, check_clips, check_rate, check_target
 from ..base import BaseUpsampler
 from ..classical import CLASSICAL_METHODS
 from ..io import atomic_output
+from .losses import log_spectral_loss
 
 __all__ = ["NeuralUpsampler", "PatchUpsampler", "grid_geometry", "resolve_device", "smallest_patch_len"]
 
@@ -462,6 +463,21 @@ class NeuralUpsampler(BaseUpsampler):
         self.t_ += count
         return completed
 
+    def _inference_device(self):
+        """The device for ``transform``: a model trained on a GPU still runs where there is none."""
+        try:
+            return resolve_device(self.device)
+        except ValueError:
+            if torch.device(self.device).type != "cuda":
+                raise
+            warnings.warn(
+                f"device={self.device!r} is not available here; transform runs on the CPU. "
+                "Set device='cpu' (or 'auto') to silence this warning.",
+                UserWarning,
+                stacklevel=3,
+            )
+            return torch.device("cpu")
+
     def _validation_score(self, x_val, y_val):
         self.module_.eval()
         preds = []
@@ -500,7 +516,7 @@ class NeuralUpsampler(BaseUpsampler):
                 f"X has samples as large as {peak:.3g}; the networks compute in float32 and expect audio "
                 f"roughly in [-1, 1] (at most {_MAX_PEAK:g}). Scale the input down first."
             )
-        device = resolve_device(self.device)
+        device = self._inference_device()
         self.module_.to(device)
         self.module_.eval()
         with torch.inference_mode():
@@ -555,11 +571,21 @@ class PatchUpsampler(NeuralUpsampler):
 
     def _check_params(self):
         check_choice(self.input_upsampler, INPUT_UPSAMPLERS, name="input_upsampler")
+        _check_fraction(self.spectral_loss, "spectral_loss", 0.0, np.inf, high_open=True)
         if self.patch_len is not None:
             _check_positive_int(self.patch_len, "patch_len", minimum=2)
 
     def _patch_multiple(self, rate):  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def _waveform_loss(self, pred, target):
+        return torch.mean((pred - target) ** 2)
+
+    def _loss(self, pred, target):
+        loss = self._waveform_loss(pred, target)
+        if self.spectral_loss:
+            loss = loss + self.spectral_loss * log_spectral_loss(pred, target)
+        return loss
 
     def _resolved_patch_len(self, rate):
         multiple = self._patch_multiple(rate)

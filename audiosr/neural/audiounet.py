@@ -62,6 +62,10 @@ class AudioUNet(PatchUpsampler):
         Dropout in the bottleneck and up blocks (the paper: 0.5).
     loss : {"rmse", "mse"}, default="rmse"
         Training objective, see above.
+    spectral_loss : float, default=0.0
+        Weight of a log-spectral distance term (:func:`audiosr.neural.losses.log_spectral_loss`,
+        in bels) added to the waveform loss. 0 trains on the waveform loss alone, as
+        the paper does.
     input_upsampler : {"spline", "sinc", "bicubic"}, default="spline"
         Interpolator that brings the low-rate clip to the target length.
     patch_len : int or None, default=None
@@ -144,6 +148,7 @@ class AudioUNet(PatchUpsampler):
         kernel_sizes=(33, 17, 9, 9),
         dropout=0.1,
         loss="rmse",
+        spectral_loss=0.0,
         input_upsampler="spline",
         patch_len=None,
         learning_rate=1e-3,
@@ -167,6 +172,7 @@ class AudioUNet(PatchUpsampler):
         self.kernel_sizes = kernel_sizes
         self.dropout = dropout
         self.loss = loss
+        self.spectral_loss = spectral_loss
         self.input_upsampler = input_upsampler
         self.patch_len = patch_len
         self.learning_rate = learning_rate
@@ -225,7 +231,7 @@ class AudioUNet(PatchUpsampler):
     def _patch_multiple(self, rate):
         return 2 ** (len(self.filters) + 1)
 
-    def _loss(self, pred, target):
+    def _waveform_loss(self, pred, target):
         if self.loss == "mse":
             return torch.mean((pred - target) ** 2)
         return torch.mean(torch.sqrt(torch.mean((pred - target) ** 2, dim=-1) + 1e-6))

@@ -117,8 +117,8 @@ class DualBranchSR(PatchUpsampler):
 
     * **Residual**: the official code has no input-to-output residual (Kuleshov's
       AudioUNet has one; the paper's figure is ambiguous). ``residual=True`` (the
-      default here) adds the interpolated input to the time branch's output and the
-      replicated magnitude to the frequency branch's output; with the near-zero
+      default here) adds the interpolated input to the time branch's output and that
+      input's own magnitude spectrum to the frequency branch's output; with the near-zero
       initialisation of the last layer, training starts from the interpolator's
       output instead of from noise, which is what lets small models trained for
       minutes on a CPU beat the interpolator. :meth:`paper` sets ``residual=False``.
@@ -158,6 +158,10 @@ class DualBranchSR(PatchUpsampler):
         Full model or one of the ablations.
     residual : bool, default=True
         See above.
+    spectral_loss : float, default=0.0
+        Weight of a log-spectral distance term (:func:`audiosr.neural.losses.log_spectral_loss`,
+        in bels) added to the waveform loss. 0 trains on the waveform loss alone, as
+        the paper does.
     input_upsampler : {"spline", "sinc", "bicubic"}, default="spline"
         Interpolator that brings the low-rate clip to the target length (the paper: a
         cubic spline).
@@ -257,6 +261,7 @@ class DualBranchSR(PatchUpsampler):
         dropout=0.1,
         branches="both",
         residual=True,
+        spectral_loss=0.0,
         input_upsampler="spline",
         patch_len=None,
         learning_rate=1e-3,
@@ -281,6 +286,7 @@ class DualBranchSR(PatchUpsampler):
         self.dropout = dropout
         self.branches = branches
         self.residual = residual
+        self.spectral_loss = spectral_loss
         self.input_upsampler = input_upsampler
         self.patch_len = patch_len
         self.learning_rate = learning_rate

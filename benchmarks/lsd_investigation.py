@@ -1,0 +1,166 @@
+"""Why does (or doesn't) DualBranchSR win on LSD? The investigation behind quality.md.
+
+Two parts, both on one cell of ``quality.py`` (default speech-multi, ×4):
+
+``--diagnose``
+    Loads the models ``quality.py`` trained and saved (``<work>/models``) and splits
+    each method's LSD over the test files into *active* frames (within 40 dB of the
+    file's loudest frame) and *quiet* ones, and measures the high band's energy in the
+    output against the reference's on active frames (dB; negative = too dark). A
+    waveform MSE objective predicts the conditional mean of what it cannot predict
+    exactly, which for a random-phase high band is a *shrunken* band; a log-power
+    objective (SpectralDNN) predicts its level instead.
+
+``--weights W ...``
+    Trains the row once per ``spectral_loss`` weight for ``--budget-minutes`` (the
+    quality table's equal budget) and scores it with the quality protocol.
+
+Usage::
+
+    python benchmarks/lsd_investigation.py --diagnose
+    python benchmarks/lsd_investigation.py --weights 0 0.001 0.01 1 --budget-minutes 4
+
+Each part writes its own section file; ``lsd_investigation.md`` joins them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import quality  # noqa: E402  (the table's data, pairs and estimators, so these runs match it)
+
+ACTIVE_DB = 40.0
+
+
+def frame_powers(y, n_fft=2048, hop=512):
+    from audiosr.metrics import _stft_power_chunks
+
+    return np.concatenate(list(_stft_power_chunks(np.asarray(y, dtype=np.float64), n_fft, hop)))
+
+
+def diagnose_file(y, y_hat, rate):
+    """(per-frame LSD, active mask, high-band energy of y_hat and y on active frames)."""
+    from audiosr.metrics import hf_cutoff_bin
+
+    p, p_hat = frame_powers(y), frame_powers(y_hat)
+    diff = np.log10(np.maximum(p, 1e-8)) - np.log10(np.maximum(p_hat, 1e-8))
+    per_frame = np.sqrt(np.mean(diff**2, axis=-1))
+    energy = p.sum(axis=-1)
+    active = 10 * np.log10(np.maximum(energy, 1e-20)) > 10 * np.log10(energy.max() + 1e-20) - ACTIVE_DB
+    k = hf_cutoff_bin(rate)
+    return per_frame, active, p_hat[active, k:].sum(), p[active, k:].sum()
+
+
+def diagnose(args):
+    from audiosr import load_model, upsample
+    from audiosr.signal import decimate
+
+    _, test, _, _ = quality.load_dataset(args.dataset, args.data)
+    rows = ["Spline", "Sinc", "SpectralDNN", "AudioUNet", "DualBranchSR", *quality.ABLATION]
+    lines = [
+        f"## Where the LSD comes from: {args.dataset}, ×{args.rate}",
+        "",
+        f"Command: `python benchmarks/lsd_investigation.py --diagnose` (models saved by `quality.py`). "
+        f"Active frames: within {ACTIVE_DB:g} dB of the file's loudest STFT frame (2048/512); LSD means over files "
+        "of each file's frame mean; high-band energy: output over reference above the input's Nyquist, active frames, dB.",
+        "",
+        "| method | LSD | LSD active frames | LSD quiet frames | share of quiet frames | high-band energy dB |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        path = Path(args.work) / "models" / f"{quality.cell_id(args.dataset, args.rate, row)}.pt"
+        if row in quality.CLASSICAL:
+            method = row.lower()
+        elif path.exists():
+            method = load_model(path, allow_pickle=False)
+        else:
+            continue
+        all_, act, quiet, share, e_hat, e_ref = [], [], [], [], 0.0, 0.0
+        for y in test:
+            y = y[: len(y) // args.rate * args.rate]
+            y_hat = upsample(decimate(y, args.rate), args.rate, method=method)
+            per_frame, active, eh, er = diagnose_file(y, y_hat, args.rate)
+            all_.append(per_frame.mean())
+            act.append(per_frame[active].mean())
+            if (~active).any():
+                quiet.append(per_frame[~active].mean())
+            share.append(1 - active.mean())
+            e_hat, e_ref = e_hat + eh, e_ref + er
+        lines.append(
+            f"| {row} | {np.mean(all_):.3f} | {np.mean(act):.3f} | {np.mean(quiet):.3f} | {np.mean(share):.0%} | "
+            f"{10 * np.log10(e_hat / e_ref):+.1f} |"
+        )
+        print(lines[-1], flush=True)
+    return lines
+
+
+def weights(args):
+    import torch
+
+    from audiosr.evaluation import evaluate
+
+    torch.set_num_threads(args.threads)
+    train, test, _, _ = quality.load_dataset(args.dataset, args.data)
+    X, y = quality.training_pairs(train, args.rate)
+    lines = [
+        f"## `spectral_loss` at the table's budget: {args.dataset}, ×{args.rate}",
+        "",
+        f"Command: `python benchmarks/lsd_investigation.py {' '.join(sys.argv[1:])}`; {args.budget_minutes:g} min "
+        f"of training per model, {args.threads} torch thread(s), {len(X)} training pairs, {len(test)} whole test "
+        "files, the protocol of `quality.py`.",
+        "",
+        "| model | spectral_loss | epochs | SNR | LSD | LSD-HF | LSD (K17) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in args.rows:
+        for weight in args.weights:
+            model = quality.make_estimator(row, args.rate, args.budget_minutes * 60)
+            model.set_params(spectral_loss=weight)
+            start = time.perf_counter()
+            model.fit(X, y)
+            n_examples = len(model._training_data(X[:1], y[:1], args.rate)[0]) * len(X)
+            s = evaluate(model, test, args.rate, lsd_conventions=("kuleshov2017",))
+            lines.append(
+                f"| {row} | {weight:g} | {model.t_ / n_examples:.2f} | {s['snr']:.2f} | {s['lsd']:.3f} | "
+                f"{s['lsd_hf']:.3f} | {s['lsd_kuleshov2017']:.2f} |"
+            )
+            print(lines[-1], f"({time.perf_counter() - start:.0f} s)", flush=True)
+    return lines
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", default=os.environ.get("AUDIOSR_DATA", str(HERE.parent.parent / "shared" / "data")))
+    parser.add_argument("--work", default=str(HERE / "work"))
+    parser.add_argument("--dataset", default="speech-multi", choices=quality.DATASETS)
+    parser.add_argument("--rate", type=int, default=4)
+    parser.add_argument("--diagnose", action="store_true")
+    parser.add_argument("--weights", nargs="+", type=float, default=None)
+    parser.add_argument("--rows", nargs="+", default=["DualBranchSR"], choices=("AudioUNet", "DualBranchSR"))
+    parser.add_argument("--budget-minutes", type=float, default=4.0)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", default=str(HERE / "results"))
+    args = parser.parse_args(argv)
+    if not args.diagnose and not args.weights:
+        parser.error("pass --diagnose and/or --weights W ...")
+    out = Path(args.out)
+    parts = {"diagnose": diagnose, "weights": weights}
+    for name, run in parts.items():
+        if getattr(args, name):
+            (out / f"lsd_investigation_{name}.md.part").write_text("\n".join(run(args)) + "\n")
+    sections = [p.read_text() for p in (out / f"lsd_investigation_{n}.md.part" for n in parts) if p.exists()]
+    (out / "lsd_investigation.md").write_text("# LSD investigation (issue #8)\n\n" + "\n".join(sections))
+    print(f"wrote {out / 'lsd_investigation.md'}")
+
+
+if __name__ == "__main__":
+    main()

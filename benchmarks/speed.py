@@ -1,0 +1,311 @@
+"""Speed and memory of every up-sampler on the CPU.
+
+Measures, per estimator (rate 4):
+
+* the real-time factor (compute seconds per second of audio; < 1 is faster than
+  real time) of ``transform`` on 10 s of audio at 16 kHz and at 48 kHz output, the
+  median of ``--repeats`` runs after a warm-up run;
+* training throughput of the neural models: target samples per second over one
+  timed epoch of ``fit`` (warm-started, so module construction is not timed);
+* peak resident memory and wall time of ``audiosr.processing.upsample_file`` (the
+  streaming path the command line uses) on a 10-minute file, 12 kHz in, 48 kHz out,
+  each in a fresh process;
+* ``scipy.signal.resample_poly`` and ``soxr`` (when installed) as references.
+
+The neural models are timed with their default architecture (``DualBranchSR.paper``
+too); their weights do not change their speed, so they are fitted for one short
+epoch only, except the 10-minute run of DualBranchSR, which uses the shipped
+``speech-x4-48k`` model. The audio is the shipped speech clip, repeated.
+
+Usage::
+
+    python benchmarks/speed.py
+
+Writes ``speed.md`` and ``speed.csv`` to ``--out`` (default ``benchmarks/results``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+RATE = 4
+OUTPUT_RATES = (16000, 48000)
+CLASSICAL = ("Bicubic", "Spline", "Sinc")
+NEURAL = ("SpectralDNN", "AudioUNet", "DualBranchSR", "DualBranchSR.paper(4)")
+REFERENCES = ("scipy resample_poly", "soxr HQ")
+
+
+def speech(seconds, sr):
+    """The shipped speech clip at ``sr``, repeated to ``seconds``."""
+    from audiosr.datasets import load_sample
+
+    clip, _ = load_sample("speech", sr=sr)
+    return np.tile(clip, int(np.ceil(seconds * sr / len(clip))))[: int(seconds * sr)].astype(np.float32)
+
+
+def make_model(name, smoke=False):
+    from audiosr import AudioUNet, BicubicUpsampler, DualBranchSR, SincUpsampler, SpectralDNN, SplineUpsampler
+
+    common = dict(random_state=0, device="cpu", max_epochs=1)
+    tiny = dict(filters=(4, 8), kernel_sizes=(9, 5)) if smoke else {}
+    return {
+        "Bicubic": lambda: BicubicUpsampler(rate=RATE),
+        "Spline": lambda: SplineUpsampler(rate=RATE),
+        "Sinc": lambda: SincUpsampler(rate=RATE),
+        "SpectralDNN": lambda: SpectralDNN(RATE, **common, **({"hidden_layer_sizes": (32,)} if smoke else {})),
+        "AudioUNet": lambda: AudioUNet(RATE, **common, **tiny),
+        "DualBranchSR": lambda: DualBranchSR(RATE, **common, **tiny),
+        "DualBranchSR.paper(4)": lambda: DualBranchSR.paper(RATE, **{**common, **tiny}),
+    }[name]()
+
+
+def training_pairs(n_clips, sr):
+    from audiosr import make_pairs
+
+    y = speech(n_clips * 8192 / sr + 1, sr)
+    return make_pairs([y], RATE, segment=8192, hop=8192)
+
+
+def fit_and_throughput(model, n_clips, sr):
+    """Fit one epoch (warm-up), then time one more warm-started epoch; target samples/s."""
+    X, y = training_pairs(n_clips, sr)
+    model.fit(X, y)
+    model.set_params(warm_start=True)
+    start = time.perf_counter()
+    model.fit(X, y)
+    return y.size / (time.perf_counter() - start), model
+
+
+def median_seconds(fn, repeats):
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def reference_upsampler(name):
+    if name == "scipy resample_poly":
+        from scipy.signal import resample_poly
+
+        return lambda x: resample_poly(x, RATE, 1)
+    try:
+        import soxr
+    except ImportError:
+        return None
+    return lambda x: soxr.resample(x, 1, RATE, quality="HQ")
+
+
+PEAK_SCRIPT = """
+import json, sys, time
+from audiosr import load_model
+from audiosr.processing import upsample_file
+src, dst, method = sys.argv[1:4]
+if method.endswith(".pt"):
+    method = load_model(method, allow_pickle=False)
+elif method.startswith("pretrained:"):
+    from audiosr import pretrained
+    method = pretrained.load(method.split(":", 1)[1])
+start = time.perf_counter()
+upsample_file(src, dst, 4, method=method)
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the forking parent.
+hwm = next(line for line in open("/proc/self/status") if line.startswith("VmHWM"))
+print(json.dumps({"seconds": time.perf_counter() - start, "peak_mb": int(hwm.split()[1]) / 1024}))
+"""
+
+
+def peak_memory(method, src, workdir, threads):
+    """Run ``upsample_file`` in a fresh process; its peak RSS (MB) and wall time."""
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    dst = Path(workdir) / "out.flac"
+    done = subprocess.run(
+        [sys.executable, "-c", PEAK_SCRIPT, str(src), str(dst), method],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"upsample_file with {method} failed:\n{done.stderr[-2000:]}")
+    dst.unlink(missing_ok=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def environment(args, threads):
+    import scipy
+    import sklearn
+    import torch
+
+    import audiosr
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
+    except (OSError, StopIteration):
+        pass
+    try:
+        import soxr
+
+        soxr_version = soxr.__version__
+    except ImportError:
+        soxr_version = None
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True, text=True)
+    return {
+        "command": "python benchmarks/speed.py " + " ".join(sys.argv[1:]),
+        "cpu": cpu,
+        "logical_cpus": os.cpu_count(),
+        "torch_threads": threads,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "scikit-learn": sklearn.__version__,
+        "torch": torch.__version__,
+        "soxr": soxr_version,
+        "audiosr": audiosr.__version__,
+        "git_commit": commit.stdout.strip() or None,
+    }
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=10.0, help="audio per real-time-factor run")
+    parser.add_argument("--repeats", type=int, default=5, help="timed runs per figure (the median is kept)")
+    parser.add_argument("--long-minutes", type=float, default=10.0, help="length of the peak-memory file")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all CPUs)")
+    parser.add_argument("--out", default=str(HERE / "results"))
+    parser.add_argument("--smoke", action="store_true", help="tiny models, short audio: checks the script runs")
+    args = parser.parse_args(argv)
+    for name in ("seconds", "long_minutes"):
+        if getattr(args, name) <= 0:
+            parser.error(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
+    if args.repeats < 1:
+        parser.error(f"--repeats must be at least 1, got {args.repeats}")
+    import torch
+
+    threads = args.threads or os.cpu_count() or 1
+    torch.set_num_threads(threads)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    models = {}
+    for name in CLASSICAL + NEURAL:
+        row = {"method": name}
+        model = make_model(name, args.smoke)
+        if name in NEURAL:
+            paper = name.endswith("paper(4)")
+            # Enough clips for a few seconds of training; the 28 M-parameter preset is ~15x slower.
+            n_clips = 2 if args.smoke else (8 if paper else 48)
+            throughput, model = fit_and_throughput(model, n_clips, 16000)
+            row["train_samples_per_s"] = round(throughput)
+            row["params"] = sum(p.numel() for p in model.module_.parameters())
+        models[name] = model
+        repeats = 1 if name.endswith("paper(4)") else args.repeats
+        for sr in OUTPUT_RATES:
+            x = speech(args.seconds, sr // RATE)[None]
+            seconds = median_seconds(lambda m=model, x=x: m.transform(x), repeats)
+            row[f"rtf_{sr // 1000}k"] = seconds / args.seconds
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    for name in REFERENCES:
+        upsampler = reference_upsampler(name)
+        if upsampler is None:
+            print(f"{name}: not installed, skipped", flush=True)
+            continue
+        row = {"method": name}
+        for sr in OUTPUT_RATES:
+            x = speech(args.seconds, sr // RATE)
+            row[f"rtf_{sr // 1000}k"] = median_seconds(lambda f=upsampler, x=x: f(x), args.repeats) / args.seconds
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+
+    import soundfile as sf
+
+    from audiosr import save_model
+
+    long_seconds = args.long_minutes * 60
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "long_12k.flac"
+        sf.write(src, speech(long_seconds, 48000 // RATE), 48000 // RATE, subtype="PCM_16")
+        for row in rows:
+            name = row["method"]
+            if name in REFERENCES or name.endswith("paper(4)"):
+                continue
+            if name in CLASSICAL:
+                method = name.lower()
+            elif name == "DualBranchSR" and not args.smoke:
+                method = "pretrained:speech-x4-48k"
+            else:
+                method = str(Path(tmp) / f"{name}.pt")
+                save_model(models[name], method)
+            result = peak_memory(method, src, tmp, threads)
+            row["long_peak_mb"] = round(result["peak_mb"])
+            row["long_rtf"] = result["seconds"] / long_seconds
+            print(
+                f"{name}: {args.long_minutes:g} min in {result['seconds']:.1f} s, peak {result['peak_mb']:.0f} MB",
+                flush=True,
+            )
+
+    env = environment(args, threads)
+    write_results(rows, env, args, out)
+    print(f"wrote {out / 'speed.md'}")
+
+
+def write_results(rows, env, args, out):
+    keys = ["method", "params", "rtf_16k", "rtf_48k", "train_samples_per_s", "long_rtf", "long_peak_mb"]
+    with open(out / "speed.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=keys)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: row.get(k, "") for k in keys})
+
+    def num(row, key, spec):
+        return format(row[key], spec) if key in row else "—"
+
+    lines = [
+        "# Speed and memory on the CPU",
+        "",
+        f"Produced by `{env['command']}` on {env['cpu']} ({env['logical_cpus']} logical CPUs, no GPU), "
+        f"{env['torch_threads']} torch threads; torch {env['torch']}, numpy {env['numpy']}, scipy {env['scipy']}, "
+        f"soxr {env['soxr'] or 'not installed'}, audiosr {env['audiosr']}, commit `{env['git_commit']}`.",
+        "",
+        f"Rate ×{RATE}. **RTF** = compute seconds per second of output audio (< 1 is faster than real time), "
+        f"`transform` on {args.seconds:g} s of speech, median of {args.repeats} runs after a warm-up "
+        "(1 run for the paper preset). **Training** = target samples per second over one epoch of `fit` on "
+        "8192-sample pairs at 16 kHz with the estimator's default batch size. **Long file** = "
+        f"`audiosr.processing.upsample_file` on a {args.long_minutes:g}-minute 12 kHz FLAC to 48 kHz in a fresh "
+        "process (what `audiosr upsample` does): RTF and peak resident memory of that process "
+        "(DualBranchSR: the shipped `speech-x4-48k` model).",
+        "",
+        "| method | parameters | RTF 16 kHz | RTF 48 kHz | training samples/s | long file RTF | long file peak MB |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['method']} | {num(row, 'params', ',')} | {num(row, 'rtf_16k', '.2g')} | {num(row, 'rtf_48k', '.2g')} | "
+            f"{num(row, 'train_samples_per_s', ',')} | {num(row, 'long_rtf', '.2g')} | {num(row, 'long_peak_mb', ',')} |"
+        )
+    if env["soxr"] is None:
+        lines += ["", "soxr is not installed here, so its row is missing (`pip install soxr` adds it)."]
+    (out / "speed.md").write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
