@@ -48,15 +48,19 @@ def frame_powers(y, n_fft=2048, hop=512):
 
 
 def diagnose_file(y, y_hat, rate):
-    """(per-frame LSD, active mask, high-band energy of y_hat and y on active frames)."""
+    """Per-frame LSD over all, low and high bins; active mask; high-band energies on active frames."""
     from audiosr.metrics import hf_cutoff_bin
 
     p, p_hat = frame_powers(y), frame_powers(y_hat)
-    diff = np.log10(np.maximum(p, 1e-8)) - np.log10(np.maximum(p_hat, 1e-8))
-    per_frame = np.sqrt(np.mean(diff**2, axis=-1))
+    sq = (np.log10(np.maximum(p, 1e-8)) - np.log10(np.maximum(p_hat, 1e-8))) ** 2
+    k = hf_cutoff_bin(rate)
+    per_frame = {
+        "all": np.sqrt(sq.mean(axis=-1)),
+        "low": np.sqrt(sq[:, :k].mean(axis=-1)),
+        "high": np.sqrt(sq[:, k:].mean(axis=-1)),
+    }
     energy = p.sum(axis=-1)
     active = 10 * np.log10(np.maximum(energy, 1e-20)) > 10 * np.log10(energy.max() + 1e-20) - ACTIVE_DB
-    k = hf_cutoff_bin(rate)
     return per_frame, active, p_hat[active, k:].sum(), p[active, k:].sum()
 
 
@@ -73,8 +77,9 @@ def diagnose(args):
         f"Active frames: within {ACTIVE_DB:g} dB of the file's loudest STFT frame (2048/512); LSD means over files "
         "of each file's frame mean; high-band energy: output over reference above the input's Nyquist, active frames, dB.",
         "",
-        "| method | LSD | LSD active frames | LSD quiet frames | share of quiet frames | high-band energy dB |",
-        "|---|---|---|---|---|---|",
+        "| method | LSD | LSD-LF | LSD-HF | LSD active frames | LSD quiet frames | share of quiet frames "
+        "| high-band energy dB |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         path = Path(args.work) / "models" / f"{quality.cell_id(args.dataset, args.rate, row)}.pt"
@@ -84,19 +89,21 @@ def diagnose(args):
             method = load_model(path, allow_pickle=False)
         else:
             continue
-        all_, act, quiet, share, e_hat, e_ref = [], [], [], [], 0.0, 0.0
+        all_, low, high, act, quiet, share, e_hat, e_ref = [], [], [], [], [], [], 0.0, 0.0
         for y in test:
             y = y[: len(y) // args.rate * args.rate]
             y_hat = upsample(decimate(y, args.rate), args.rate, method=method)
             per_frame, active, eh, er = diagnose_file(y, y_hat, args.rate)
-            all_.append(per_frame.mean())
-            act.append(per_frame[active].mean())
+            all_.append(per_frame["all"].mean())
+            low.append(per_frame["low"].mean())
+            high.append(per_frame["high"].mean())
+            act.append(per_frame["all"][active].mean())
             if (~active).any():
-                quiet.append(per_frame[~active].mean())
+                quiet.append(per_frame["all"][~active].mean())
             share.append(1 - active.mean())
             e_hat, e_ref = e_hat + eh, e_ref + er
         lines.append(
-            f"| {row} | {np.mean(all_):.3f} | {np.mean(act):.3f} | {np.mean(quiet):.3f} | {np.mean(share):.0%} | "
+            f"| {row} | {np.mean(all_):.3f} | {np.mean(low):.3f} | {np.mean(high):.3f} | {np.mean(act):.3f} | {f'{np.mean(quiet):.3f}' if quiet else '—'} | {np.mean(share):.0%} | "
             f"{10 * np.log10(e_hat / e_ref):+.1f} |"
         )
         print(lines[-1], flush=True)

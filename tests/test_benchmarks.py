@@ -82,6 +82,13 @@ def test_quality_smoke_run_writes_the_table_and_resumes(tiny_corpus, tmp_path, c
     assert quality.main(argv + ["--datasets", "speech-single", "--rows", "DualBranchSR", "--reevaluate"]) == 0
     assert {p: p.stat().st_mtime_ns for p in models} == models
 
+    # The LSD investigation reads the saved models and trains its own variants.
+    investigation = _script("lsd_investigation")
+    investigation.main(["--data", str(tiny_corpus), "--work", str(work), "--out", str(out), "--diagnose",
+                        "--weights", "0", "0.01", "--budget-minutes", "0.002"])  # fmt: skip
+    report = (out / "lsd_investigation.md").read_text()
+    assert "| DualBranchSR time-only |" in report and "| DualBranchSR | 0.01 |" in report
+
 
 def test_quality_rejects_a_missing_dataset(tmp_path):
     with pytest.raises(SystemExit):
