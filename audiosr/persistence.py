@@ -137,7 +137,8 @@ def _load_weights(path):
         raise ValueError(
             f"'{path}' was saved with parameters {sorted(unknown)} that this audiosr's {name} does not have (another version?)."
         )
-    params = {k: _as_tuples(v, defaults[k]) for k, v in config["params"].items()}
+    saved = {**getattr(cls, "_legacy_params", {}), **config["params"]}
+    params = {k: _as_tuples(v, defaults[k]) for k, v in saved.items()}
     model = cls(**params)
     for key, value in config["fitted"].items():
         setattr(model, key, value)

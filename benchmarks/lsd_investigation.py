@@ -12,13 +12,14 @@ Two parts, both on one cell of ``quality.py`` (default speech-multi, ×4):
     objective (SpectralDNN) predicts its level instead.
 
 ``--weights W ...``
-    Trains the row once per ``spectral_loss`` weight for ``--budget-minutes`` (the
-    quality table's equal budget) and scores it with the quality protocol.
+    Trains each of ``--rows`` once per ``spectral_loss`` weight (and, for
+    DualBranchSR, per ``--normalize`` value) for ``--budget-minutes`` (the quality
+    table's equal budget) and scores it with the quality protocol.
 
 Usage::
 
     python benchmarks/lsd_investigation.py --diagnose
-    python benchmarks/lsd_investigation.py --weights 0 0.001 0.01 1 --budget-minutes 4
+    python benchmarks/lsd_investigation.py --weights 0 0.003 --normalize 0 1 --rows DualBranchSR AudioUNet
 
 Each part writes its own section file; ``lsd_investigation.md`` joins them.
 """
@@ -125,22 +126,24 @@ def weights(args):
         f"of training per model, {args.threads} torch thread(s), {len(X)} training pairs, {len(test)} whole test "
         "files, the protocol of `quality.py`.",
         "",
-        "| model | spectral_loss | epochs | SNR | LSD | LSD-HF | LSD (K17) |",
-        "|---|---|---|---|---|---|---|",
+        "| model | normalize | spectral_loss | epochs | SNR | LSD | LSD-HF | LSD (K17) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    for row in args.rows:
-        for weight in args.weights:
-            model = quality.make_estimator(row, args.rate, args.budget_minutes * 60)
-            model.set_params(spectral_loss=weight)
-            start = time.perf_counter()
-            model.fit(X, y)
-            n_examples = len(model._training_data(X[:1], y[:1], args.rate)[0]) * len(X)
-            s = evaluate(model, test, args.rate, lsd_conventions=("kuleshov2017",))
-            lines.append(
-                f"| {row} | {weight:g} | {model.t_ / n_examples:.2f} | {s['snr']:.2f} | {s['lsd']:.3f} | "
-                f"{s['lsd_hf']:.3f} | {s['lsd_kuleshov2017']:.2f} |"
-            )
-            print(lines[-1], f"({time.perf_counter() - start:.0f} s)", flush=True)
+    variants = [(row, bool(n), w) for row in args.rows for n in args.normalize for w in args.weights]
+    # AudioUNet has no level normalisation: one run per weight.
+    variants = list(dict.fromkeys((r, None if r == "AudioUNet" else n, w) for r, n, w in variants))
+    for row, normalize, weight in variants:
+        model = quality.make_estimator(row, args.rate, args.budget_minutes * 60)
+        model.set_params(spectral_loss=weight, **({} if normalize is None else {"normalize": normalize}))
+        start = time.perf_counter()
+        model.fit(X, y)
+        n_examples = len(model._training_data(X[:1], y[:1], args.rate)[0]) * len(X)
+        s = evaluate(model, test, args.rate, lsd_conventions=("kuleshov2017",))
+        lines.append(
+            f"| {row} | {'—' if normalize is None else normalize} | {weight:g} | {model.t_ / n_examples:.2f} | "
+            f"{s['snr']:.2f} | {s['lsd']:.3f} | {s['lsd_hf']:.3f} | {s['lsd_kuleshov2017']:.2f} |"
+        )
+        print(lines[-1], f"({time.perf_counter() - start:.0f} s)", flush=True)
     return lines
 
 
@@ -152,6 +155,9 @@ def main(argv=None):
     parser.add_argument("--rate", type=int, default=4)
     parser.add_argument("--diagnose", action="store_true")
     parser.add_argument("--weights", nargs="+", type=float, default=None)
+    parser.add_argument(
+        "--normalize", nargs="+", type=int, default=[1], choices=(0, 1), help="DualBranchSR normalize values"
+    )
     parser.add_argument("--rows", nargs="+", default=["DualBranchSR"], choices=("AudioUNet", "DualBranchSR"))
     parser.add_argument("--budget-minutes", type=float, default=4.0)
     parser.add_argument("--threads", type=int, default=1)

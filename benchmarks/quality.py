@@ -150,6 +150,7 @@ def run_cell(dataset, rate, row, args):
     budget_s = args.budget_minutes * 60
     model = make_estimator(row, rate, budget_s, args.smoke)
     record = {"dataset": dataset, "rate": rate, "row": row, "sr": sr, "test_files": len(test)}
+    record["git_commit"] = (git_commit()[0] or "")[:7]  # cells can be re-run by later commits
     if row not in CLASSICAL:
         path = work / "models" / f"{name}.pt"
         meta_path = path.with_suffix(".json")

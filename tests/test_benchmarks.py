@@ -87,7 +87,7 @@ def test_quality_smoke_run_writes_the_table_and_resumes(tiny_corpus, tmp_path, c
     investigation.main(["--data", str(tiny_corpus), "--work", str(work), "--out", str(out), "--diagnose",
                         "--weights", "0", "0.01", "--budget-minutes", "0.002"])  # fmt: skip
     report = (out / "lsd_investigation.md").read_text()
-    assert "| DualBranchSR time-only |" in report and "| DualBranchSR | 0.01 |" in report
+    assert "| DualBranchSR time-only |" in report and "| DualBranchSR | True | 0.01 |" in report
 
 
 def test_quality_rejects_a_missing_dataset(tmp_path):

@@ -170,3 +170,54 @@ def test_bad_parameters(params, match):
     X, y = pairs(4)
     with pytest.raises(ValueError, match=match):
         tiny(4, **params).fit(X, y)
+
+
+# ------------------------------------------------------------------ level normalisation
+
+
+@pytest.mark.parametrize("gain", [0.01, 3.0])
+def test_normalize_makes_the_network_level_invariant(gain):
+    X, y = pairs(4)
+    model = tiny(4, max_epochs=2).fit(X, y)
+    assert model.normalize and model.module_.normalize
+    reference = gain * model.transform(X)
+    # float32 through two U-Nets and FFTs: equal to ~1e-5 of the output's scale
+    np.testing.assert_allclose(model.transform(gain * X), reference, atol=1e-5 * np.abs(reference).max())
+    plain = tiny(4, max_epochs=2, normalize=False).fit(X, y)
+    assert not np.allclose(plain.transform(gain * X), gain * plain.transform(X), rtol=1e-3, atol=1e-6)
+
+
+def test_normalize_leaves_silence_silent_and_paper_turns_it_off():
+    X, y = pairs(4)
+    model = tiny(4).fit(X, y)
+    assert np.all(np.isfinite(model.transform(np.zeros_like(X))))
+    assert np.max(np.abs(model.transform(np.zeros_like(X)))) < 1e-3
+    assert DualBranchSR.paper(4).normalize is False
+    with pytest.raises(TypeError, match="normalize must be True or False"):
+        tiny(4, normalize="yes").fit(X, y)
+
+
+def test_models_saved_before_normalize_existed_load_unnormalized(tmp_path):
+    import json
+
+    from audiosr import load_model, save_model
+
+    X, y = pairs(4)
+    model = tiny(4, normalize=False).fit(X, y)
+    state = model.__getstate__()
+    del state["normalize"], state["spectral_loss"]  # as pickled by audiosr 0.1.0
+    old = DualBranchSR.__new__(DualBranchSR)
+    old.__setstate__(state)
+    assert old.normalize is False and old.spectral_loss == 0.0
+    np.testing.assert_array_equal(old.transform(X), model.transform(X))
+
+    path = tmp_path / "old.pt"
+    save_model(model, path)
+    payload = torch.load(path, weights_only=True)
+    config = json.loads(payload["config"])
+    del config["params"]["normalize"], config["fitted"]["_module_kwargs_"]["normalize"]
+    payload["config"] = json.dumps(config)
+    torch.save(payload, path)
+    loaded = load_model(path)
+    assert loaded.normalize is False and loaded.module_.normalize is False
+    np.testing.assert_array_equal(loaded.transform(X), model.transform(X))

@@ -540,7 +540,14 @@ class NeuralUpsampler(BaseUpsampler):
             state["_module_state"] = buffer.getvalue()
         return state
 
+    #: Values of parameters added after a model could first be saved, as files from
+    #: before them behave (applied by :func:`audiosr.load_model` and unpickling when a
+    #: saved model lacks the parameter).
+    _legacy_params = {}
+
     def __setstate__(self, state):
+        for name, value in self._legacy_params.items():
+            state.setdefault(name, value)
         blob = state.pop("_module_state", None)
         super().__setstate__(state)
         if blob is not None:

@@ -191,6 +191,8 @@ class AudioUNet(PatchUpsampler):
         self.warm_start = warm_start
         self.checkpoint = checkpoint
 
+    _legacy_params = {"spectral_loss": 0.0}
+
     @classmethod
     def paper(cls, rate, **overrides):
         """Kuleshov et al.'s configuration: filters (128, 256, 512, 512), kernels (65, 33, 17, 9).

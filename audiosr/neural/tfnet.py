@@ -15,6 +15,7 @@ __all__ = ["DualBranchSR", "TFNetModule", "BRANCHES"]
 
 BRANCHES = ("both", "time", "frequency")
 _MAG_EPS = 1e-12  # inside the square root of |F|: keeps |F| and its gradient finite at F = 0
+_LEVEL_FLOOR = 1e-4  # RMS below which patches are not scaled up further (-80 dBFS): silence stays silence
 
 
 def _magnitude(spec):
@@ -40,11 +41,15 @@ class TFNetModule(nn.Module):
         Which branches run; the single-branch modes are the paper's ablation.
     residual : bool
         Add each branch's input to its U-Net output.
+    normalize : bool, default=False
+        Divide each patch by its RMS (floored at ``_LEVEL_FLOOR``) before the branches
+        and multiply the output back, so the network is level-invariant.
     """
 
-    def __init__(self, patch_len, rate, filters, kernel_sizes, dropout, branches, residual):
+    def __init__(self, patch_len, rate, filters, kernel_sizes, dropout, branches, residual, normalize=False):
         super().__init__()
         self.patch_len, self.rate, self.branches, self.residual = patch_len, rate, branches, residual
+        self.normalize = normalize
         if branches in ("both", "time"):
             self.time = UNet1d(filters, kernel_sizes, dropout)
         if branches in ("both", "frequency"):
@@ -64,6 +69,12 @@ class TFNetModule(nn.Module):
         return magnitude[:, :1], magnitude[:, 1 : 1 + n_low].repeat(1, self.rate)
 
     def forward(self, x):
+        if not self.normalize:
+            return self._forward(x)
+        level = torch.sqrt(torch.mean(x**2, dim=-1, keepdim=True)).clamp_min(_LEVEL_FLOOR)
+        return self._forward(x / level) * level
+
+    def _forward(self, x):
         if self.branches != "frequency":
             z = self.time(x[:, None])[:, 0]
             if self.residual:
@@ -109,7 +120,8 @@ class DualBranchSR(PatchUpsampler):
       ``irfft(M * exp(j * angle(F(z_time))))``.
 
     ``branches="time"`` and ``"frequency"`` give the paper's ablation rows. Training
-    minimises ``||y - y_hat||^2 + lambda ||Theta||^2`` with Adam (see
+    minimises ``||y - y_hat||^2 + lambda ||Theta||^2`` (plus ``spectral_loss`` times the
+    log-spectral distance, below) with Adam (see
     :class:`~audiosr.neural.NeuralUpsampler` for the shared training parameters).
     Inference works on any length of at least one patch, by windowed overlap-add.
 
@@ -122,6 +134,21 @@ class DualBranchSR(PatchUpsampler):
       initialisation of the last layer, training starts from the interpolator's
       output instead of from noise, which is what lets small models trained for
       minutes on a CPU beat the interpolator. :meth:`paper` sets ``residual=False``.
+    * **Level normalisation** (ours, ``normalize=True`` by default): each patch is
+      divided by its RMS before both branches and the output multiplied back. The
+      frequency branch regresses *linear* magnitudes, so without it its absolute
+      errors are the same in a pause as in speech and the fused output fills quiet
+      passages with noise: on the speech benchmark (``benchmarks/results/lsd_investigation.md``)
+      the unnormalised model's LSD in quiet frames was twice the spline's. With it the
+      network is level-invariant (down to an RMS of 1e-4). :meth:`paper` sets False.
+    * **Spectral loss** (ours, ``spectral_loss=0.003`` by default): the paper trains
+      on the waveform's squared error alone. Where the high band's phase cannot be
+      predicted, that objective is minimised by leaving the band out (the mean of a
+      random-phase sinusoid is zero), and the trained networks' high band came out as
+      dark as the spline's (-19 dB on the speech benchmark). A small log-spectral
+      distance term puts the missing energy back, trading a few tenths of a dB of SNR
+      for a much lower LSD (measured in ``benchmarks/results/lsd_investigation.md``).
+      :meth:`paper` sets 0.
     * **Frequency-branch input**: linear magnitude, as in the code (no log), of an
       orthonormal FFT (``norm="ortho"``) so that magnitudes stay on the scale of the
       waveform.
@@ -158,10 +185,13 @@ class DualBranchSR(PatchUpsampler):
         Full model or one of the ablations.
     residual : bool, default=True
         See above.
-    spectral_loss : float, default=0.0
+    normalize : bool, default=True
+        Divide each patch by its RMS before the network and multiply the output back
+        (see above). Not in the paper; :meth:`paper` sets False.
+    spectral_loss : float, default=0.003
         Weight of a log-spectral distance term (:func:`audiosr.neural.losses.log_spectral_loss`,
-        in bels) added to the waveform loss. 0 trains on the waveform loss alone, as
-        the paper does.
+        in bels) added to the waveform loss (see above). 0 trains on the waveform loss
+        alone, as the paper and :meth:`paper` do.
     input_upsampler : {"spline", "sinc", "bicubic"}, default="spline"
         Interpolator that brings the low-rate clip to the target length (the paper: a
         cubic spline).
@@ -261,7 +291,8 @@ class DualBranchSR(PatchUpsampler):
         dropout=0.1,
         branches="both",
         residual=True,
-        spectral_loss=0.0,
+        normalize=True,
+        spectral_loss=0.003,
         input_upsampler="spline",
         patch_len=None,
         learning_rate=1e-3,
@@ -286,6 +317,7 @@ class DualBranchSR(PatchUpsampler):
         self.dropout = dropout
         self.branches = branches
         self.residual = residual
+        self.normalize = normalize
         self.spectral_loss = spectral_loss
         self.input_upsampler = input_upsampler
         self.patch_len = patch_len
@@ -304,6 +336,8 @@ class DualBranchSR(PatchUpsampler):
         self.verbose = verbose
         self.warm_start = warm_start
         self.checkpoint = checkpoint
+
+    _legacy_params = {"normalize": False, "spectral_loss": 0.0}
 
     @classmethod
     def paper(cls, rate, **overrides):
@@ -332,6 +366,8 @@ class DualBranchSR(PatchUpsampler):
             kernel_sizes=(65, 33, 17, 9),
             dropout=0.5,
             residual=False,
+            normalize=False,
+            spectral_loss=0.0,
             patch_len=smallest_patch_len(8192, _patch_multiple(rate, len(filters))),
             batch_size=128,
             learning_rate=1e-4,
@@ -345,8 +381,9 @@ class DualBranchSR(PatchUpsampler):
         super()._check_params()
         check_unet_params(self.filters, self.kernel_sizes, self.dropout)
         check_choice(self.branches, BRANCHES, name="branches")
-        if not isinstance(self.residual, (bool, int)):
-            raise TypeError(f"residual must be True or False, got {self.residual!r}.")
+        for name in ("residual", "normalize"):
+            if not isinstance(getattr(self, name), (bool, int)):
+                raise TypeError(f"{name} must be True or False, got {getattr(self, name)!r}.")
 
     def _patch_multiple(self, rate):
         return _patch_multiple(rate, len(self.filters))
@@ -360,6 +397,7 @@ class DualBranchSR(PatchUpsampler):
             dropout=float(self.dropout),
             branches=self.branches,
             residual=bool(self.residual),
+            normalize=bool(self.normalize),
         )
 
     def _make_module(self, **kwargs):
