@@ -130,17 +130,22 @@ def weights(args):
         "|---|---|---|---|---|---|---|---|",
     ]
     variants = [(row, bool(n), w) for row in args.rows for n in args.normalize for w in args.weights]
-    # AudioUNet has no level normalisation: one run per weight.
-    variants = list(dict.fromkeys((r, None if r == "AudioUNet" else n, w) for r, n, w in variants))
+    # Only DualBranchSR normalises, and SpectralDNN has no spectral_loss (its loss is log-spectral).
+    variants = dict.fromkeys(
+        (r, n if r == "DualBranchSR" else None, None if r == "SpectralDNN" else w) for r, n, w in variants
+    )
     for row, normalize, weight in variants:
         model = quality.make_estimator(row, args.rate, args.budget_minutes * 60)
-        model.set_params(spectral_loss=weight, **({} if normalize is None else {"normalize": normalize}))
+        if weight is not None:
+            model.set_params(spectral_loss=weight)
+        if normalize is not None:
+            model.set_params(normalize=normalize)
         start = time.perf_counter()
         model.fit(X, y)
         n_examples = len(model._training_data(X[:1], y[:1], args.rate)[0]) * len(X)
         s = evaluate(model, test, args.rate, lsd_conventions=("kuleshov2017",))
         lines.append(
-            f"| {row} | {'—' if normalize is None else normalize} | {weight:g} | {model.t_ / n_examples:.2f} | "
+            f"| {row} | {'—' if normalize is None else normalize} | {'—' if weight is None else f'{weight:g}'} | {model.t_ / n_examples:.2f} | "
             f"{s['snr']:.2f} | {s['lsd']:.3f} | {s['lsd_hf']:.3f} | {s['lsd_kuleshov2017']:.2f} |"
         )
         print(lines[-1], f"({time.perf_counter() - start:.0f} s)", flush=True)
@@ -158,19 +163,22 @@ def main(argv=None):
     parser.add_argument(
         "--normalize", nargs="+", type=int, default=[1], choices=(0, 1), help="DualBranchSR normalize values"
     )
-    parser.add_argument("--rows", nargs="+", default=["DualBranchSR"], choices=("AudioUNet", "DualBranchSR"))
+    parser.add_argument(
+        "--rows", nargs="+", default=["DualBranchSR"], choices=("SpectralDNN", "AudioUNet", "DualBranchSR")
+    )
     parser.add_argument("--budget-minutes", type=float, default=4.0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", default=str(HERE / "results"))
+    parser.add_argument("--join", action="store_true", help="only rebuild lsd_investigation.md from the sections")
+    parser.add_argument("--tag", default="", help="suffix of this run's section file (keeps other runs' sections)")
     args = parser.parse_args(argv)
-    if not args.diagnose and not args.weights:
-        parser.error("pass --diagnose and/or --weights W ...")
+    if not (args.diagnose or args.weights or args.join):
+        parser.error("pass --diagnose and/or --weights W ..., or --join")
     out = Path(args.out)
-    parts = {"diagnose": diagnose, "weights": weights}
-    for name, run in parts.items():
+    for name, run in {"diagnose": diagnose, "weights": weights}.items():
         if getattr(args, name):
-            (out / f"lsd_investigation_{name}.md.part").write_text("\n".join(run(args)) + "\n")
-    sections = [p.read_text() for p in (out / f"lsd_investigation_{n}.md.part" for n in parts) if p.exists()]
+            (out / f"lsd_investigation_{name}{args.tag}.md.part").write_text("\n".join(run(args)) + "\n")
+    sections = [p.read_text() for p in sorted(out.glob("lsd_investigation_*.md.part"))]
     (out / "lsd_investigation.md").write_text("# LSD investigation (issue #8)\n\n" + "\n".join(sections))
     print(f"wrote {out / 'lsd_investigation.md'}")
 

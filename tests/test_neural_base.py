@@ -95,14 +95,14 @@ def test_early_stopping_needs_two_examples():
 def test_non_finite_loss_steps_are_skipped(monkeypatch):
     X, y = data()
     calls = {"n": 0}
-    original = NeuralUpsampler._loss
+    original = DualBranchSR._loss
 
     def flaky(self, pred, target):
         calls["n"] += 1
         loss = original(self, pred, target)
         return loss * float("nan") if calls["n"] == 1 else loss
 
-    monkeypatch.setattr(NeuralUpsampler, "_loss", flaky)
+    monkeypatch.setattr(DualBranchSR, "_loss", flaky)
     with pytest.warns(RuntimeWarning, match="non-finite loss"):
         model = DualBranchSR(rate=4, **TINY).fit(X, y)
     assert all(torch.isfinite(p).all() for p in model.module_.parameters())
