@@ -292,7 +292,8 @@ def write_results(rows, env, args, out):
         "8192-sample pairs at 16 kHz with the estimator's default batch size. **Long file** = "
         f"`audiosr.processing.upsample_file` on a {args.long_minutes:g}-minute 12 kHz FLAC to 48 kHz in a fresh "
         "process (what `audiosr upsample` does): RTF and peak resident memory of that process "
-        "(DualBranchSR: the shipped `speech-x4-48k` model).",
+        "(DualBranchSR: the shipped `speech-x4-48k` model; the paper preset is left out there, at its RTF the "
+        "file would take over half an hour).",
         "",
         "| method | parameters | RTF 16 kHz | RTF 48 kHz | training samples/s | long file RTF | long file peak MB |",
         "|---|---|---|---|---|---|---|",
