@@ -50,10 +50,10 @@ def frame_powers(y, n_fft=2048, hop=512):
 
 def diagnose_file(y, y_hat, rate):
     """Per-frame LSD over all, low and high bins; active mask; high-band energies on active frames."""
-    from audiosr.metrics import hf_cutoff_bin
+    from audiosr.metrics import _POWER_FLOOR, hf_cutoff_bin
 
     p, p_hat = frame_powers(y), frame_powers(y_hat)
-    sq = (np.log10(np.maximum(p, 1e-8)) - np.log10(np.maximum(p_hat, 1e-8))) ** 2
+    sq = (np.log10(np.maximum(p, _POWER_FLOOR)) - np.log10(np.maximum(p_hat, _POWER_FLOOR))) ** 2
     k = hf_cutoff_bin(rate)
     per_frame = {
         "all": np.sqrt(sq.mean(axis=-1)),
@@ -142,10 +142,10 @@ def weights(args):
             model.set_params(normalize=normalize)
         start = time.perf_counter()
         model.fit(X, y)
-        n_examples = len(model._training_data(X[:1], y[:1], args.rate)[0]) * len(X)
+        epochs = quality.epochs_reached(model, X, y, args.rate)
         s = evaluate(model, test, args.rate, lsd_conventions=("kuleshov2017",))
         lines.append(
-            f"| {row} | {'—' if normalize is None else normalize} | {'—' if weight is None else f'{weight:g}'} | {model.t_ / n_examples:.2f} | "
+            f"| {row} | {'—' if normalize is None else normalize} | {'—' if weight is None else f'{weight:g}'} | {epochs:.2f} | "
             f"{s['snr']:.2f} | {s['lsd']:.3f} | {s['lsd_hf']:.3f} | {s['lsd_kuleshov2017']:.2f} |"
         )
         print(lines[-1], f"({time.perf_counter() - start:.0f} s)", flush=True)

@@ -26,8 +26,6 @@ import csv
 import json
 import math
 import os
-import platform
-import subprocess
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -37,6 +35,10 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from _common import git_commit, run_environment  # noqa: E402
+
 DATASETS = ("speech-single", "speech-multi", "piano", "piano-44k")
 RATES = (4, 6, 8)
 CLASSICAL = ("Bicubic", "Spline", "Sinc")
@@ -55,7 +57,7 @@ SINGLE_TEST_FRACTION = 0.15
 # ----------------------------------------------------------------------------- data
 
 
-@lru_cache(maxsize=1)
+@lru_cache(maxsize=len(DATASETS))
 def load_dataset(name, root, smoke=False):
     """(train signals, test signals, test names, sample rate) of one benchmark dataset."""
     from audiosr.datasets import load_manifest
@@ -164,11 +166,10 @@ def run_cell(dataset, rate, row, args):
             X, y = training_pairs(train, rate, args.smoke)
             start = time.perf_counter()
             model.fit(X, y)
-            n_examples = len(model._training_data(X[:1], y[:1], rate)[0]) * len(X)
             record.update(
                 train_seconds=round(time.perf_counter() - start, 1),
                 train_pairs=len(X),
-                epochs=round(model.t_ / n_examples, 3),
+                epochs=round(epochs_reached(model, X, y, rate), 3),
                 params=sum(p.numel() for p in model.module_.parameters()),
                 budget_minutes=args.budget_minutes,
             )
@@ -192,6 +193,12 @@ def _run_all(todo, args):
         futures = {pool.submit(_run_cell_safely, *task, args): task for task in todo}
         for future in as_completed(futures):
             yield futures[future], future.result()
+
+
+def epochs_reached(model, X, y, rate):
+    """Passes the optimiser made over the training examples cut from the pairs (X, y)."""
+    per_pair = len(model._training_data(X[:1], y[:1], rate)[0])  # patches or frames of one pair
+    return model.t_ / (per_pair * len(X))
 
 
 TRAINING_KEYS = ("train_seconds", "train_pairs", "epochs", "params", "budget_minutes")
@@ -268,49 +275,16 @@ def training_table(cells):
     return lines
 
 
-def git_commit():
-    """HEAD of the checkout and whether it had uncommitted changes, or (None, None)."""
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=HERE, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = bool(subprocess.run(["git", "status", "--porcelain"], cwd=HERE, capture_output=True, text=True).stdout)
-    except (OSError, subprocess.CalledProcessError):
-        return None, None
-    return commit, dirty
-
-
 def environment(args):
-    import scipy
-    import sklearn
-    import torch
-
-    import audiosr
-
     commit, dirty = git_commit()
-    run = json.loads((Path(args.work) / "run.json").read_text()) if (Path(args.work) / "run.json").exists() else {}
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    run_file = Path(args.work) / "run.json"
+    run = json.loads(run_file.read_text()) if run_file.exists() else {}
     return {
-        "command": "python benchmarks/quality.py " + " ".join(sys.argv[1:]),
+        **run_environment("quality.py"),
         "budget_minutes_per_neural_model": args.budget_minutes,
         "jobs": args.jobs,
         "torch_threads_per_job": args.threads,
-        "cpu": cpu,
-        "logical_cpus": os.cpu_count(),
         "gpu": "none (all training and inference on CPU)",
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
-        "scikit-learn": sklearn.__version__,
-        "torch": torch.__version__,
-        "audiosr": audiosr.__version__,
         "git_commit": commit,
         "git_dirty": dirty,
         # Cells keep what trained them: the commit of the run that started this work folder.
@@ -486,15 +460,16 @@ def main(argv=None):
         (Path(args.work) / "run.json").write_text(
             json.dumps({"git_commit": commit, "git_dirty": dirty, "started": started})
         )
-    cells, todo, failures = {}, [], {}
-    for dataset, rate, row in tasks(args.datasets, args.rates, [r for r in ROWS if r in args.rows]):
-        path = cells_dir / f"{cell_id(dataset, rate, row)}.json"
-        if path.exists() and not args.reevaluate:
-            cells[(dataset, rate, row)] = json.loads(path.read_text())
-        else:
-            todo.append((dataset, rate, row))
+    # Every finished cell, also those of earlier runs with other selections, goes in the report.
+    cells = {}
+    for path in cells_dir.glob("*.json"):
+        record = json.loads(path.read_text())
+        cells[(record["dataset"], record["rate"], record["row"])] = record
+    selected = list(tasks(args.datasets, args.rates, [r for r in ROWS if r in args.rows]))
+    todo = [task for task in selected if args.reevaluate or task not in cells]
+    failures = {}
     print(
-        f"{len(cells)} cells done, {len(todo)} to run ({args.jobs} at a time, {args.threads} thread(s) each)",
+        f"{len(selected) - len(todo)} cells done, {len(todo)} to run ({args.jobs} at a time, {args.threads} thread(s) each)",
         flush=True,
     )
     for task, (record, error) in _run_all(todo, args):
@@ -510,11 +485,7 @@ def main(argv=None):
             flush=True,
         )
     out.mkdir(parents=True, exist_ok=True)
-    # The report covers every finished cell, also those of earlier runs with other selections.
     first_commit = json.loads((Path(args.work) / "run.json").read_text()).get("git_commit") or ""
-    for path in cells_dir.glob("*.json"):
-        record = json.loads(path.read_text())
-        cells.setdefault((record["dataset"], record["rate"], record["row"]), record)
     for record in cells.values():
         record.setdefault("git_commit", first_commit[:7])  # cells of the first run predate the field
     spectrogram_figures(args, out)

@@ -30,7 +30,6 @@ import argparse
 import csv
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -41,6 +40,10 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from _common import git_commit, run_environment  # noqa: E402
+
 RATE = 4
 OUTPUT_RATES = (16000, 48000)
 CLASSICAL = ("Bicubic", "Spline", "Sinc")
@@ -145,42 +148,19 @@ def peak_memory(method, src, workdir, threads):
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def environment(args, threads):
-    import scipy
-    import sklearn
-    import torch
-
-    import audiosr
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        cpu = next(
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        )
-    except (OSError, StopIteration):
-        pass
+def environment(threads):
     try:
         import soxr
 
         soxr_version = soxr.__version__
     except ImportError:
         soxr_version = None
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True, text=True)
+    commit, _ = git_commit()
     return {
-        "command": "python benchmarks/speed.py " + " ".join(sys.argv[1:]),
-        "cpu": cpu,
-        "logical_cpus": os.cpu_count(),
+        **run_environment("speed.py"),
         "torch_threads": threads,
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
-        "scikit-learn": sklearn.__version__,
-        "torch": torch.__version__,
         "soxr": soxr_version,
-        "audiosr": audiosr.__version__,
-        "git_commit": commit.stdout.strip() or None,
+        "git_commit": commit[:7] if commit else None,
     }
 
 
@@ -263,7 +243,7 @@ def main(argv=None):
                 flush=True,
             )
 
-    env = environment(args, threads)
+    env = environment(threads)
     write_results(rows, env, args, out)
     print(f"wrote {out / 'speed.md'}")
 

@@ -586,7 +586,7 @@ class PatchUpsampler(NeuralUpsampler):
         raise NotImplementedError
 
     def _waveform_loss(self, pred, target):
-        return torch.mean((pred - target) ** 2)
+        return super()._loss(pred, target)
 
     def _loss(self, pred, target):
         loss = self._waveform_loss(pred, target)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-#: Power floor of the spectral loss, so silent bins give finite logs and gradients.
-_POWER_FLOOR = 1e-8
+# The metric's floor, so that the loss is the metric (silent bins give finite logs and gradients).
+from ..metrics import _POWER_FLOOR
 
 
 def log_spectral_loss(pred, target, n_fft=512):
