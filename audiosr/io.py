@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import stat
 import warnings
@@ -22,10 +23,44 @@ import soundfile as sf
 from ._validation import as_float_signal, check_channels_first, check_sample_rate
 from .signal import resample
 
-__all__ = ["load", "save", "info", "find_audio_files", "atomic_output", "AUDIO_EXTENSIONS"]
+__all__ = ["load", "save", "info", "find_audio_files", "atomic_output", "AUDIO_EXTENSIONS", "ClippingWarning"]
 
 #: File extensions (lower case, with the dot) that libsndfile can read.
 AUDIO_EXTENSIONS = frozenset("." + ext.lower() for ext in sf.available_formats()) | {".oga", ".aif"}
+
+
+class ClippingWarning(UserWarning):
+    """Samples beyond full scale were clipped when writing an integer-PCM file."""
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists but is another user's, or we cannot tell: leave its file alone
+    return True
+
+
+def _remove_stale_partials(path):
+    """Delete temporary files of ``path`` left by writers that were killed (``kill -9``, power loss).
+
+    A temporary file's name carries its writer's process id; one whose process is gone is
+    stale. Names without a process id come from audiosr versions before that, whose
+    writers are long gone.
+    """
+    pattern = re.compile(rf"^\.{re.escape(path.stem)}\.(?:(\d+)\.)?[0-9a-f]{{8}}\.partial{re.escape(path.suffix)}$")
+    try:
+        entries = list(os.scandir(path.parent))
+    except OSError:
+        return
+    for entry in entries:
+        match = pattern.match(entry.name)
+        if match is None or (match.group(1) is not None and _pid_alive(int(match.group(1)))):
+            continue
+        with contextlib.suppress(OSError):
+            os.remove(entry.path)
 
 
 def _create_temp_beside(path):
@@ -34,8 +69,9 @@ def _create_temp_beside(path):
     Unlike ``tempfile.mkstemp`` (always mode 0o600) the file gets the mode a plain
     ``open()`` would give (0o666 less the umask), so saved files are not private.
     """
+    _remove_stale_partials(path)
     for _ in range(100):
-        tmp = path.parent / f".{path.stem}.{secrets.token_hex(4)}.partial{path.suffix}"
+        tmp = path.parent / f".{path.stem}.{os.getpid()}.{secrets.token_hex(4)}.partial{path.suffix}"
         try:
             os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
         except FileExistsError:
@@ -207,15 +243,19 @@ def save(path, y, sr, *, subtype=None):
         )
     effective = (subtype or sf.default_subtype(fmt) or "").upper()
     if effective.startswith("PCM") and np.max(np.abs(y)) > 1.0:
+        over = np.abs(y) > 1.0
         warnings.warn(
-            f"samples outside [-1, 1] are clipped when writing {effective} to '{path}'.", UserWarning, stacklevel=2
+            f"{int(over.sum())} of {y.size} samples outside [-1, 1] (peak {np.max(np.abs(y)):.3g}) are clipped "
+            f"when writing {effective} to '{path}'; use subtype='FLOAT' to keep them.",
+            ClippingWarning,
+            stacklevel=2,
         )
         y = np.clip(y, -1.0, 1.0)
     with atomic_output(path) as tmp:
         sf.write(tmp, y.T, sr, subtype=subtype, format=fmt)
 
 
-def find_audio_files(paths):
+def find_audio_files(paths, *, exclude=()):
     """Expand files and folders into a sorted list of ``(file, relative_path)`` pairs.
 
     Folders are searched recursively for files with a known audio extension; a file
@@ -226,16 +266,22 @@ def find_audio_files(paths):
     Parameters
     ----------
     paths : iterable of str or path-like
+    exclude : iterable of str or path-like, default=()
+        Folders not to search (e.g. an output folder inside an input folder, so a
+        second run does not take its own outputs as inputs).
 
     Returns
     -------
     files : list of (Path, Path)
     """
     found = []
+    skip = [Path(os.fspath(e)).resolve() for e in exclude]
     for p in paths:
         p = Path(os.fspath(p))
         if p.is_dir():
             for f in sorted(p.rglob("*")):
+                if skip and any(s == f.resolve() or s in f.resolve().parents for s in skip):
+                    continue
                 if f.is_file() and f.suffix.lower() in AUDIO_EXTENSIONS and ".partial" not in f.name:
                     found.append((f, f.relative_to(p)))
         elif p.exists():

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from audiosr.io import AUDIO_EXTENSIONS, find_audio_files, info, load, save
+from audiosr.io import AUDIO_EXTENSIONS, ClippingWarning, find_audio_files, info, load, save
 
 
 def _tone(n, sr, freq=440.0, amp=0.5, channels=None):
@@ -338,7 +338,7 @@ def test_save_bad_sample_rate(tmp_path, sr):
 def test_save_warns_and_clips_for_pcm(tmp_path, name, subtype):
     y = np.array([0.0, 1.5, -2.0, 0.25] * 50)
     path = tmp_path / name
-    with pytest.warns(UserWarning, match="outside \\[-1, 1\\] are clipped"):
+    with pytest.warns(ClippingWarning, match=r"100 of 200 samples outside \[-1, 1\] \(peak 2\) are clipped"):
         save(path, y, 8000, subtype=subtype)
     y2, _ = load(path, dtype=np.float64)
     assert np.all(np.abs(y2) <= 1.0)
@@ -484,3 +484,30 @@ def test_save_refuses_time_first_stereo(tmp_path):
     with pytest.raises(ValueError, match=r"looks like \(time, channels\)"):
         save(tmp_path / "x.wav", np.zeros((1000, 2)), 16000)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_stale_partials_of_killed_writers_are_removed(tmp_path):
+    import subprocess
+
+    from audiosr.io import atomic_output
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale_old = tmp_path / ".x.0123abcd.partial.flac"  # an older audiosr's name, no process id
+    stale_dead = tmp_path / f".x.{dead.pid}.89abcdef.partial.flac"
+    alive = tmp_path / f".x.{os.getpid()}.00112233.partial.flac"  # a writer still running
+    other = tmp_path / ".y.0123abcd.partial.flac"  # another output's
+    for p in (stale_old, stale_dead, alive, other):
+        p.write_bytes(b"")
+    with atomic_output(tmp_path / "x.flac") as tmp:
+        Path(tmp).write_bytes(b"data")
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == sorted([alive.name, other.name, "x.flac"])
+
+
+def test_find_audio_files_skips_excluded_folders(tmp_path):
+    for rel in ("a.wav", "out/a.wav", "out/deeper/b.wav", "sub/c.wav"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(b"")
+    found = [rel.as_posix() for _, rel in find_audio_files([tmp_path], exclude=[tmp_path / "out"])]
+    assert found == ["a.wav", "sub/c.wav"]

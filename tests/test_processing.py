@@ -1,5 +1,7 @@
 """Tests for audiosr.upsample on whole signals."""
 
+import os
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -120,3 +122,146 @@ def test_file_in_blocks_errors(tmp_path):
     with pytest.raises(FileNotFoundError):
         upsample_file(tmp_path / "missing.wav", tmp_path / "out.wav", 2)
     assert not (tmp_path / "out.wav").exists()
+
+
+# ----------------------------------------------------------------------------- rational rate chains
+
+RATE_PAIRS = [(8000, 16000), (16000, 44100), (22050, 48000), (24000, 48000), (44100, 48000), (11025, 48000)]
+
+
+@pytest.mark.parametrize(("sr", "target"), RATE_PAIRS)
+@pytest.mark.parametrize("channels", [1, 2])
+def test_any_rate_pair_through_the_api(sr, target, channels):
+    n = sr // 10 + 7
+    x = np.random.default_rng(sr).standard_normal((channels, n)).astype(np.float32)
+    y = audiosr.upsample(x if channels > 1 else x[0], sr=sr, target_sr=target)
+    assert y.shape == ((channels,) if channels > 1 else ()) + (audiosr.signal.resampled_length(n, sr, target),)
+    assert y.dtype == np.float32 and np.all(np.isfinite(y))
+
+
+def test_rational_chain_keeps_a_tone():
+    sr, target = 16000, 44100
+    x = np.sin(2 * np.pi * 1000 * np.arange(sr) / sr)
+    y = audiosr.upsample(x, sr=sr, target_sr=target)
+    ref = np.sin(2 * np.pi * 1000 * np.arange(y.size) / target)
+    assert np.max(np.abs(y - ref)[500:-500]) < 5e-3  # no delay (one sample would be 0.14), no gain change
+
+
+def test_method_sr_decimates_first():
+    from audiosr.processing import build_chain
+
+    chain = build_chain("sinc", sr=48000, target_sr=48000, method_sr=16000)
+    assert chain.describe() == "soxr 48000 -> 16000 Hz, sinc x3 -> 48000 Hz"
+    assert chain.length(48000) == 48000
+
+
+@pytest.mark.parametrize(
+    ("sr", "target", "method", "method_sr"),
+    [(16000, 44100, "sinc", None), (22050, 48000, "spline", None), (44100, 48000, "sinc", 12000), (11025, 48000, "bicubic", None)],
+)
+def test_rational_streaming_equals_whole(tmp_path, sr, target, method, method_sr):
+    import soundfile as sf
+
+    from audiosr.processing import upsample_file
+
+    x = np.random.default_rng(1).standard_normal((2, int(sr * 1.3) + 11)) * 0.1
+    sf.write(tmp_path / "in.wav", x.T, sr, subtype="DOUBLE")
+    out = upsample_file(
+        tmp_path / "in.wav", tmp_path / "out.wav", target_sr=target, method=method, method_sr=method_sr, block_seconds=0.11
+    )
+    y, sr_out = sf.read(tmp_path / "out.wav")
+    whole = audiosr.upsample(x, sr=sr, target_sr=target, method=method, method_sr=method_sr)
+    assert out == sr_out == target
+    assert y.T.shape == whole.shape
+    np.testing.assert_allclose(y.T, whole, atol=1e-8)
+
+
+def test_rational_streaming_with_a_model(tmp_path):
+    import soundfile as sf
+
+    from audiosr.processing import upsample_file
+
+    model = audiosr.AudioUNet(rate=2, filters=(2,), kernel_sizes=(3,), patch_len=64, max_epochs=1, random_state=0)
+    y_train = np.random.default_rng(0).standard_normal((4, 256))
+    model.fit(y_train[:, ::2], y_train)
+    x = np.random.default_rng(2).standard_normal(8000 * 2) * 0.1
+    sf.write(tmp_path / "in.wav", x, 22050, subtype="DOUBLE")
+    upsample_file(tmp_path / "in.wav", tmp_path / "out.wav", target_sr=48000, method=model, method_sr=16000, block_seconds=0.2)
+    y, _ = sf.read(tmp_path / "out.wav")
+    whole = audiosr.upsample(x, sr=22050, target_sr=48000, method=model, method_sr=16000)
+    np.testing.assert_allclose(y, whole, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"sr": 16000, "target_sr": 8000}, "audiosr only up-samples: the input is already 16000 Hz"),
+        ({"sr": 16000, "target_sr": 16000}, "nothing to up-sample"),
+        ({"target_sr": 48000}, "sr .* is required"),
+        ({"rate": 2, "method_sr": 8000}, "method_sr needs target_sr"),
+        ({"sr": 16000, "target_sr": 48000, "method_sr": 48000}, "must be above the method's input rate"),
+        ({"sr": -1, "target_sr": 48000}, "sr"),
+    ],
+)
+def test_rate_errors(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        audiosr.upsample(np.zeros(1000), **kwargs)
+
+
+def test_clipping_warning_counts_and_peak(tmp_path):
+    import soundfile as sf
+
+    from audiosr.io import ClippingWarning
+    from audiosr.processing import upsample_file
+
+    x = np.full(4000, 0.5)
+    x[::2] = 3.0
+    sf.write(tmp_path / "in.wav", x, 4000, subtype="FLOAT")
+    with pytest.warns(ClippingWarning, match=r"of 16000 samples were clipped writing PCM_16 .*peak 3\.\d*.*FLOAT"):
+        upsample_file(tmp_path / "in.wav", tmp_path / "out.wav", 4, subtype="PCM_16")
+    upsample_file(tmp_path / "in.wav", tmp_path / "float.wav", 4, subtype="FLOAT")  # no warning: floats keep them
+
+
+def test_truncated_flac_is_a_clear_error_and_leaves_nothing(tmp_path):
+    import soundfile as sf
+
+    from audiosr.processing import upsample_file
+
+    x = np.random.default_rng(0).standard_normal(48000) * 0.1
+    sf.write(tmp_path / "full.flac", x, 12000)
+    (tmp_path / "cut.flac").write_bytes((tmp_path / "full.flac").read_bytes()[:20000])
+    with pytest.raises(ValueError, match="damaged or truncated|truncated"):
+        upsample_file(tmp_path / "cut.flac", tmp_path / "out.flac", 4)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cut.flac", "full.flac"]
+
+
+def _small_tmpfs(path):
+    import subprocess
+
+    path.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(path)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["wav", "flac"])
+def test_disk_full_says_so(tmp_path, fmt):
+    import errno
+    import subprocess
+
+    import soundfile as sf
+
+    from audiosr.processing import upsample_file
+
+    sf.write(tmp_path / "in.wav", np.random.default_rng(0).standard_normal(40000) * 0.1, 8000)
+    small = _small_tmpfs(tmp_path / "small")
+    try:
+        with pytest.raises(OSError, match=r"no space left on device \(needed about \d+ MB") as info:
+            upsample_file(tmp_path / "in.wav", small / f"out.{fmt}", 4, block_seconds=0.5)
+        assert info.value.errno == errno.ENOSPC
+        assert list(small.iterdir()) == []  # no partial output
+    finally:
+        subprocess.run(["umount", str(small)], check=False)
