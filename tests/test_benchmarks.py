@@ -90,6 +90,40 @@ def test_quality_smoke_run_writes_the_table_and_resumes(tiny_corpus, tmp_path, c
     assert "| DualBranchSR time-only |" in report and "| DualBranchSR | True | 0.01 |" in report
 
 
+def test_quality_scores_inputs_made_by_other_tools(tiny_corpus, tmp_path, capsys):
+    quality = _script("quality")
+    work, out = tmp_path / "work", tmp_path / "results"
+    argv = ["--data", str(tiny_corpus), "--smoke", "--budget-minutes", "0.003", "--rates", "4",
+            "--datasets", "speech-single", "--rows", "Spline", "DualBranchSR", "--work", str(work), "--out", str(out)]  # fmt: skip
+    assert quality.main(argv) == 0
+    assert not (out / "quality_inputs.csv").exists() and "Input made by" not in (out / "quality.md").read_text()
+    with open(out / "quality.csv") as fh:
+        main_table = [(c["row"], c["snr"], c["lsd"], c["lsd_hf"]) for c in csv.DictReader(fh)]
+
+    # Asking for more input makers re-scores the saved cells without training them again.
+    model = next((work / "models").glob("*.pt"))
+    mtime = model.stat().st_mtime_ns
+    capsys.readouterr()
+    assert quality.main(argv + ["--input-methods", "iir", "poly", "soxr_hq", "fft"]) == 0
+    assert "0 cells done, 2 to run" in capsys.readouterr().out
+    assert model.stat().st_mtime_ns == mtime
+    with open(out / "quality.csv") as fh:  # the main table keeps the protocol's input
+        assert [(c["row"], c["snr"], c["lsd"], c["lsd_hf"]) for c in csv.DictReader(fh)] == main_table
+    with open(out / "quality_inputs.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {(r["row"], r["input"]) for r in rows} == {
+        (row, m) for row in ("Spline", "DualBranchSR") for m in ("iir", "poly", "soxr_hq", "fft")
+    }
+    assert np.isfinite([float(r[k]) for r in rows for k in ("snr", "lsd", "lsd_hf")]).all()
+    report = (out / "quality.md").read_text()
+    assert "## Input made by other tools" in report and "| rate | method | iir | poly | soxr_hq | fft |" in report
+    capsys.readouterr()
+    assert quality.main(argv + ["--input-methods", "poly"]) == 0  # all scored already
+    assert "2 cells done, 0 to run" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        quality.main(argv + ["--input-methods", "cheby"])
+
+
 def test_quality_rejects_a_missing_dataset(tmp_path):
     with pytest.raises(SystemExit):
         _script("quality").main(["--data", str(tmp_path), "--smoke"])
