@@ -145,3 +145,21 @@ def test_speed_smoke_run_writes_every_row(tmp_path):
     for name in speed.CLASSICAL + ("SpectralDNN", "AudioUNet", "DualBranchSR"):
         assert 10 < float(rows[name]["long_peak_mb"]) < 4000
     assert "| Sinc |" in (out / "speed.md").read_text()
+
+
+def test_input_makers_smoke_run(tiny_corpus, tmp_path):
+    input_makers = _script("input_makers")
+    out = tmp_path / "results"
+    argv = ["--data", str(tiny_corpus), "--models", "speech-x4-16k", "--methods", "iir", "soxr_hq",
+            "--max-files", "1", "--clip-seconds", "0.5", "--diagnose-files", "1", "--out", str(out)]  # fmt: skip
+    assert input_makers.main(argv) == 0
+    with open(out / "input_makers.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {(r["input"], r["upsampler"]) for r in rows} == {
+        (m, u) for m in ("iir", "soxr_hq") for u in ("model", "sinc", "spline")
+    }
+    assert np.isfinite([float(r[k]) for r in rows for k in ("snr", "lsd", "lsd_hf")]).all()
+    report = (out / "input_makers.md").read_text()
+    assert "python benchmarks/input_makers.py --data" in report
+    assert "## speech-x4-16k (4000 Hz → 16000 Hz)" in report and "| `soxr_hq` |" in report
+    assert "| input made by | model 0–0.8 | model 0.8–1 | model > 1 | sinc 0–0.8 |" in report
