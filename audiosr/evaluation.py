@@ -30,7 +30,7 @@ def evaluate(method, references, rate, *, decimation="iir", lsd_conventions=()):
         Up-sampling factor.
     decimation : str or sequence of str, default="iir"
         How the low-rate inputs are made: one of
-        :data:`audiosr.signal.DECIMATION_METHODS` (see :func:`audiosr.signal.decimate`),
+        ``audiosr.signal.DECIMATION_METHODS`` (see :func:`audiosr.signal.decimate`),
         or several of them to score the method on inputs made by each (real low-rate
         files come from many tools, and a model can depend on which one).
     lsd_conventions : sequence of str, default=()

@@ -131,7 +131,7 @@ def decimate(y, rate, *, method="iir", cutoff=None, axis=-1):
     rate : int
         Down-sampling factor (>= 2).
     method : str, default="iir"
-        One of :data:`DECIMATION_METHODS`:
+        One of ``audiosr.signal.DECIMATION_METHODS``:
 
         * ``"iir"``: order-8 Chebyshev type I low-pass (0.05 dB ripple, pass band
           ending at 0.8 of the new Nyquist), zero phase — ``scipy.signal.decimate``
@@ -315,11 +315,12 @@ def make_pairs(
         Distance between segment starts in high-rate samples, a multiple of ``rate``;
         ``None`` means ``segment`` (no overlap). TFNet used ``segment // 4``.
     method : str or list of str, default="iir"
-        How the low-rate input is made: one of :data:`DECIMATION_METHODS` (see
-        :func:`decimate`); ``"mix"``, which draws among :data:`MIX_METHODS` (the
-        filters of scipy, librosa, sox/soxr and hand-written Butterworth pipelines),
-        so that a model meets the inputs real tools make; or a list of method names
-        to draw from. The draw is uniform and **per signal**: each signal is decimated
+        How the low-rate input is made: one of ``DECIMATION_METHODS`` (see
+        :func:`decimate`); ``"mix"``, which draws among ``MIX_METHODS`` =
+        ``("iir", "poly", "soxr_hq", "soxr_vhq", "fft", "butter")`` (the filters of
+        scipy, librosa, sox/soxr and hand-written Butterworth pipelines), so that a
+        model meets the inputs real tools make; or a list of method names to draw
+        from (repeat a name to weight it). The draw is uniform and **per signal**: each signal is decimated
         whole by one method, and all its pairs share it.
     min_rms : float, default=0.0
         Drop segments whose target RMS is below this value (TFNet drops near-silent
