@@ -97,6 +97,8 @@ def _soxr(x, rate, quality):
     x = _pad_to_multiple(x, rate)
     lead, m = x.shape[:-1], x.shape[-1]
     channels = x.reshape(-1, m)
+    if channels.shape[0] == 0:  # soxr refuses zero channels
+        return np.zeros((*lead, m // rate), dtype=x.dtype)
     parts = [
         # soxr wants (frames, channels), time first; only the ratio of the two rates matters to it.
         soxr.resample(np.ascontiguousarray(channels[i : i + _SOXR_MAX_CHANNELS].T), rate, 1, quality).T

@@ -257,6 +257,11 @@ def test_every_method_axis_and_batches(method):
     np.testing.assert_allclose(decimate(np.moveaxis(y, -1, 0), 3, method=method, axis=0), np.moveaxis(rows, -1, 0))
 
 
+@pytest.mark.parametrize("method", DECIMATION_METHODS)
+def test_empty_batches(method):
+    assert decimate(np.zeros((2, 0, 100)), 4, method=method).shape == (2, 0, 25)
+
+
 @pytest.mark.parametrize("cutoff", [0, -0.5, 1.01, float("nan"), True, "0.9", [0.9]])
 def test_bad_cutoffs(cutoff):
     with pytest.raises(ValueError, match=r"cutoff must be a number in \(0, 1\]"):
