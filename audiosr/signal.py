@@ -10,23 +10,120 @@ is :func:`scipy.signal.decimate` with its defaults.
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 import scipy.signal
+from sklearn.utils import check_random_state
 
 from ._validation import as_float_signal, check_choice, check_rate, check_sample_rate
 
-__all__ = ["decimate", "resample", "resampled_length", "make_pairs", "DECIMATION_METHODS"]
+__all__ = ["decimate", "resample", "resampled_length", "make_pairs", "DECIMATION_METHODS", "MIX_METHODS"]
 
 #: Names accepted by ``decimate(method=...)``.
-DECIMATION_METHODS = ("iir", "fir", "subsample")
+DECIMATION_METHODS = ("iir", "fir", "subsample", "poly", "soxr_hq", "soxr_vhq", "fft", "butter")
 
-# scipy's zero-phase IIR decimation runs filtfilt, whose default padding needs
-# more than 3 * (order + 1) = 27 samples.
-_IIR_MIN_LENGTH = 28
+#: What ``make_pairs(method="mix")`` draws from: the anti-alias filters of the tools
+#: that make real low-rate files (scipy, librosa, sox and soxr, hand-written pipelines).
+MIX_METHODS = ("iir", "poly", "soxr_hq", "soxr_vhq", "fft", "butter")
+
+#: Default ``cutoff`` of each method that has one (fraction of the new Nyquist
+#: frequency); the methods missing here cannot honour a requested cutoff.
+_DEFAULT_CUTOFF = {"iir": 0.8, "fir": 1.0, "poly": 1.0, "fft": 1.0, "butter": 1.0}
+
+_NO_CUTOFF = {
+    "subsample": "it applies no filter",
+    "soxr_hq": "python-soxr offers quality presets only (its pass band ends at about 0.91 of the new Nyquist)",
+    "soxr_vhq": "python-soxr offers quality presets only (its pass band ends at about 0.91 of the new Nyquist)",
+}
+
+#: Order of the ``"butter"`` low-pass (per pass; zero phase doubles its slope).
+_BUTTER_ORDER = 6
+
+#: soxr refuses more channels than this in one call.
+_SOXR_MAX_CHANNELS = 65536
 
 
-def decimate(y, rate, *, method="iir", axis=-1):
+def _cutoff_value(cutoff):
+    if isinstance(cutoff, (bool, np.bool_)) or not isinstance(cutoff, numbers.Real) or not 0 < cutoff <= 1:
+        raise ValueError(
+            f"cutoff must be a number in (0, 1]: the fraction of the new Nyquist frequency where the "
+            f"anti-alias filter's pass band ends (real tools use 0.9-0.99); got {cutoff!r}."
+        )
+    return float(cutoff)
+
+
+def _check_cutoff(cutoff, method):
+    """The cutoff ``method`` will use: ``cutoff`` checked, or the method's default (None: it has no filter knob)."""
+    if cutoff is None:
+        return _DEFAULT_CUTOFF.get(method)
+    cutoff = _cutoff_value(cutoff)
+    if method not in _DEFAULT_CUTOFF:
+        raise ValueError(
+            f"method={method!r} cannot honour cutoff={cutoff!r}: {_NO_CUTOFF[method]}. Pass cutoff=None, or "
+            f"use one of the methods with a cutoff: {sorted(_DEFAULT_CUTOFF)}."
+        )
+    return cutoff
+
+
+def _zero_phase_sos(x, sos, rate, what):
+    """Forward-backward second-order sections, then every ``rate``-th sample."""
+    n, needed = x.shape[-1], 3 * (2 * len(sos) + 1) + 1  # sosfiltfilt's default padding, plus one
+    if n < needed:
+        raise ValueError(
+            f"y has {n} samples along the time axis; the zero-phase {what} filter needs at "
+            f"least {needed}. Use method='fir' or 'subsample' for such short signals."
+        )
+    return scipy.signal.sosfiltfilt(sos, x, axis=-1)[..., ::rate]
+
+
+def _windowed_sinc(x, rate, cutoff, window):
+    """Linear-phase FIR of ``20 * rate + 1`` taps (scipy's length), applied by resample_poly with its delay removed."""
+    taps = scipy.signal.firwin(20 * rate + 1, cutoff / rate, window=window)
+    return scipy.signal.resample_poly(x, 1, rate, axis=-1, window=np.asarray(taps, dtype=x.dtype))
+
+
+def _pad_to_multiple(x, rate):
+    """Zeros after the end up to a multiple of ``rate``, so the output has ceil(n / rate) samples on the k * rate grid."""
+    extra = -x.shape[-1] % rate
+    return np.pad(x, [(0, 0)] * (x.ndim - 1) + [(0, extra)]) if extra else x
+
+
+def _soxr(x, rate, quality):
+    import soxr
+
+    # soxr ends a one-shot stream with silence, so the padding changes no earlier sample.
+    x = _pad_to_multiple(x, rate)
+    lead, m = x.shape[:-1], x.shape[-1]
+    channels = x.reshape(-1, m)
+    if channels.shape[0] == 0:  # soxr refuses zero channels
+        return np.zeros((*lead, m // rate), dtype=x.dtype)
+    parts = [
+        # soxr wants (frames, channels), time first; only the ratio of the two rates matters to it.
+        soxr.resample(np.ascontiguousarray(channels[i : i + _SOXR_MAX_CHANNELS].T), rate, 1, quality).T
+        for i in range(0, channels.shape[0], _SOXR_MAX_CHANNELS)
+    ]
+    return np.concatenate(parts).reshape(*lead, m // rate)
+
+
+def _fft(x, rate, cutoff):
+    x = _pad_to_multiple(x, rate)
+    m = x.shape[-1]
+    n_out = m // rate
+    if cutoff < 1:
+        # Bin k of an m-point FFT lies at k / m cycles per sample; the new Nyquist at bin n_out / 2.
+        spectrum = np.fft.rfft(x, axis=-1)
+        spectrum[..., np.arange(spectrum.shape[-1]) > cutoff * n_out / 2] = 0
+        x = np.fft.irfft(spectrum, m, axis=-1)
+    return scipy.signal.resample(x, n_out, axis=-1)
+
+
+def decimate(y, rate, *, method="iir", cutoff=None, axis=-1):
     """Make the low-rate version of a signal: anti-alias filter, then keep every ``rate``-th sample.
+
+    The methods imitate the tools that make real low-rate files, because a model
+    trained on inputs from one anti-alias filter can do badly on inputs from another
+    (``benchmarks/results/input_makers.md``).
 
     Parameters
     ----------
@@ -34,13 +131,48 @@ def decimate(y, rate, *, method="iir", axis=-1):
         High-rate signal(s); time on ``axis``.
     rate : int
         Down-sampling factor (>= 2).
-    method : {"iir", "fir", "subsample"}, default="iir"
-        * ``"iir"``: order-8 Chebyshev type I low-pass (0.05 dB ripple, cut-off at
-          0.8 of the new Nyquist), zero phase — ``scipy.signal.decimate`` defaults and
-          the TFNet / Kuleshov ``--low-pass`` protocol.
-        * ``"fir"``: Hamming-windowed FIR of order ``20 * rate``, zero phase.
+    method : str, default="iir"
+        One of ``audiosr.signal.DECIMATION_METHODS``:
+
+        * ``"iir"``: order-8 Chebyshev type I low-pass (0.05 dB ripple, pass band
+          ending at 0.8 of the new Nyquist), zero phase — ``scipy.signal.decimate``
+          defaults and the TFNet / Kuleshov ``--low-pass`` protocol.
+        * ``"fir"``: Hamming-windowed FIR of order ``20 * rate``, zero phase —
+          ``scipy.signal.decimate(ftype="fir")``.
         * ``"subsample"``: ``y[::rate]`` with no filter, so the high band aliases into
           the low one, as in Kuleshov et al.'s multi-speaker data.
+        * ``"poly"``: Kaiser-windowed (beta 5) FIR of order ``20 * rate``, linear
+          phase with its delay removed — ``scipy.signal.resample_poly(y, 1, rate)``
+          and librosa's ``res_type="polyphase"``. Its response is down 6 dB at the
+          new Nyquist, so the top of the band aliases slightly.
+        * ``"soxr_hq"``: the SoX resampler at its ``"HQ"`` preset (python ``soxr``
+          package) — librosa's default ``res_type`` (``librosa.load(..., sr=...)``) and
+          close to ``sox ... rate`` at its default ``-h`` quality. Flat to about 0.91
+          of the new Nyquist, -3 dB near 0.95, stop band from the new Nyquist on.
+        * ``"soxr_vhq"``: the same at the ``"VHQ"`` preset (``sox ... rate -v``,
+          librosa ``res_type="soxr_vhq"``): the same band edges with a deeper stop band.
+        * ``"fft"``: ``scipy.signal.resample``, an ideal brick-wall low-pass at the new
+          Nyquist applied to the whole signal's spectrum (librosa ``res_type="fft"``):
+          nothing aliases and nothing in band is lost, the limit that long
+          windowed-sinc resamplers approach. The signal is treated as periodic, so its
+          two ends leak into each other.
+        * ``"butter"``: order-6 Butterworth low-pass at the new Nyquist applied forwards
+          and backwards (``scipy.signal.sosfiltfilt``, so zero phase and order 12 in
+          effect), then ``[::rate]`` — the pipeline people write by hand. -6 dB at the
+          new Nyquist, so the top of the band aliases.
+
+        soxr, fft and subsample have no delay to remove; soxr and fft are
+        computed on ``y`` followed by up to ``rate - 1`` zeros, so that the output has
+        ``ceil(n_times / rate)`` samples like the others.
+    cutoff : float in (0, 1] or None, default=None
+        Where the anti-alias filter's pass band ends, as a fraction of the new
+        Nyquist frequency (real tools use 0.9-0.99). ``None`` keeps each method's
+        own: 0.8 for ``"iir"`` (its ripple band's edge), 1.0 for the others. It is the
+        design frequency of each filter family: the ripple band's edge for ``"iir"``,
+        the -6 dB point of the windowed sinc for ``"fir"`` and ``"poly"``, the -3 dB
+        point (per pass) for ``"butter"`` and the brick wall for ``"fft"``.
+        ``"subsample"``, ``"soxr_hq"`` and ``"soxr_vhq"`` have no such setting and
+        raise a ``ValueError`` when given one.
     axis : int, default=-1
         Time axis.
 
@@ -57,23 +189,33 @@ def decimate(y, rate, *, method="iir", axis=-1):
     >>> y = np.sin(2 * np.pi * 440 * np.arange(16000) / 16000)
     >>> decimate(y, 4).shape
     (4000,)
+    >>> decimate(y, 4, method="soxr_hq").shape
+    (4000,)
+    >>> decimate(y, 4, method="butter", cutoff=0.9).shape
+    (4000,)
     """
     rate = check_rate(rate)
     check_choice(method, DECIMATION_METHODS, name="method")
+    cutoff = _check_cutoff(cutoff, method)
     x = as_float_signal(y, name="y", ndims=tuple(range(1, 33)))
     x = np.moveaxis(x, axis, -1)
-    n = x.shape[-1]
     if method == "subsample":
         out = x[..., ::rate]
     elif method == "iir":
-        if n < _IIR_MIN_LENGTH:
-            raise ValueError(
-                f"y has {n} samples along the time axis; the zero-phase IIR filter needs at "
-                f"least {_IIR_MIN_LENGTH}. Use method='fir' or 'subsample' for such short signals."
-            )
-        out = scipy.signal.decimate(x, rate, ftype="iir", axis=-1, zero_phase=True)
+        # scipy.signal.decimate's own filter, in the signal's dtype as scipy builds it.
+        sos = np.asarray(scipy.signal.cheby1(8, 0.05, cutoff / rate, output="sos"), dtype=x.dtype)
+        out = _zero_phase_sos(x, sos, rate, "IIR")
+    elif method == "butter":
+        sos = scipy.signal.butter(_BUTTER_ORDER, cutoff / rate, output="sos")
+        out = _zero_phase_sos(x, sos, rate, "Butterworth")
+    elif method == "fir":
+        out = _windowed_sinc(x, rate, cutoff, "hamming")
+    elif method == "poly":
+        out = _windowed_sinc(x, rate, cutoff, ("kaiser", 5.0))  # resample_poly's default window
+    elif method == "fft":
+        out = _fft(x, rate, cutoff)
     else:
-        out = scipy.signal.decimate(x, rate, ftype="fir", axis=-1, zero_phase=True)
+        out = _soxr(x, rate, {"soxr_hq": "HQ", "soxr_vhq": "VHQ"}[method])
     return np.moveaxis(np.asarray(out, dtype=x.dtype), -1, axis)
 
 
@@ -141,7 +283,48 @@ def resample(y, *, orig_sr, target_sr, axis=-1):
     return np.moveaxis(np.asarray(out, dtype=x.dtype), -1, axis)
 
 
-def make_pairs(signals, rate, *, segment=8192, hop=None, method="iir", min_rms=0.0):
+def _check_pair_methods(method):
+    """The methods ``make_pairs`` draws from (one name: no draw)."""
+    if isinstance(method, str):
+        check_choice(method, DECIMATION_METHODS + ("mix",), name="method")
+        return list(MIX_METHODS) if method == "mix" else [method]
+    if not isinstance(method, (list, tuple)) or len(method) == 0:
+        raise ValueError(
+            f"method must be one of {sorted(DECIMATION_METHODS)}, 'mix', or a non-empty list of those names; "
+            f"got {method!r}."
+        )
+    return [check_choice(m, DECIMATION_METHODS, name="method") for m in method]
+
+
+def _check_pair_cutoff(cutoff, methods):
+    """``cutoff`` as None, a number, or a (low, high) range; a single method without a cutoff raises."""
+    if cutoff is None:
+        return None
+    if isinstance(cutoff, (list, tuple)):
+        if len(cutoff) != 2:
+            raise ValueError(f"cutoff must be a number or a (low, high) pair of numbers in (0, 1]; got {cutoff!r}.")
+        low, high = (_cutoff_value(c) for c in cutoff)
+        if low > high:
+            raise ValueError(f"cutoff=(low, high) needs low <= high; got {cutoff!r}.")
+        cutoff = (low, high)
+    else:
+        cutoff = _cutoff_value(cutoff)
+    if len(methods) == 1:
+        _check_cutoff(cutoff[0] if isinstance(cutoff, tuple) else cutoff, methods[0])
+    return cutoff
+
+
+def make_pairs(
+    signals,
+    rate,
+    *,
+    segment=8192,
+    hop=None,
+    method="iir",
+    min_rms=0.0,
+    cutoff=None,
+    random_state=None,
+):
     """Cut high-rate signals into aligned (low-rate input, high-rate target) training pairs.
 
     Each signal is decimated whole (so the filter sees no artificial segment edges)
@@ -158,11 +341,26 @@ def make_pairs(signals, rate, *, segment=8192, hop=None, method="iir", min_rms=0
     hop : int or None, default=None
         Distance between segment starts in high-rate samples, a multiple of ``rate``;
         ``None`` means ``segment`` (no overlap). TFNet used ``segment // 4``.
-    method : {"iir", "fir", "subsample"}, default="iir"
-        How the low-rate input is made; see :func:`decimate`.
+    method : str or list of str, default="iir"
+        How the low-rate input is made: one of ``DECIMATION_METHODS`` (see
+        :func:`decimate`); ``"mix"``, which draws among ``MIX_METHODS`` =
+        ``("iir", "poly", "soxr_hq", "soxr_vhq", "fft", "butter")`` (the filters of
+        scipy, librosa, sox/soxr and hand-written Butterworth pipelines), so that a
+        model meets the inputs real tools make; or a list of method names to draw
+        from (repeat a name to weight it). The draw is uniform and **per signal**: each signal is decimated
+        whole by one method, and all its pairs share it.
     min_rms : float, default=0.0
         Drop segments whose target RMS is below this value (TFNet drops near-silent
         frames in multi-speaker training). ``0`` keeps everything.
+    cutoff : float, (float, float) or None, default=None
+        End of the anti-alias pass band as a fraction of the new Nyquist frequency
+        (see :func:`decimate`); a ``(low, high)`` pair draws it uniformly per signal,
+        e.g. ``(0.85, 1.0)``. ``None`` keeps each method's own. When methods are drawn,
+        the cutoff reaches only those that have one (``"subsample"``, ``"soxr_hq"`` and
+        ``"soxr_vhq"`` keep their fixed filters); a single method without one raises.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the per-signal draws of ``method`` and ``cutoff`` (used only when
+        something is drawn), as in scikit-learn.
 
     Returns
     -------
@@ -179,9 +377,14 @@ def make_pairs(signals, rate, *, segment=8192, hop=None, method="iir", min_rms=0
     >>> X, y = make_pairs([rng.standard_normal(20000)], rate=4, segment=4096)
     >>> X.shape, y.shape
     ((4, 1024), (4, 4096))
+    >>> signals = [rng.standard_normal(20000) for _ in range(3)]
+    >>> X, y = make_pairs(signals, 4, segment=4096, method="mix", cutoff=(0.85, 1.0), random_state=0)
+    >>> X.shape
+    (12, 1024)
     """
     rate = check_rate(rate)
-    check_choice(method, DECIMATION_METHODS, name="method")
+    methods = _check_pair_methods(method)
+    cutoff = _check_pair_cutoff(cutoff, methods)
     if isinstance(segment, bool) or not isinstance(segment, (int, np.integer)) or segment < rate:
         raise ValueError(f"segment must be an integer number of high-rate samples >= rate={rate}, got {segment!r}.")
     if segment % rate:
@@ -201,13 +404,17 @@ def make_pairs(signals, rate, *, segment=8192, hop=None, method="iir", min_rms=0
         raise ValueError("signals is empty: pass at least one high-rate signal.")
     arrays = [as_float_signal(s, name=f"signals[{i}]", ndims=(1,)) for i, s in enumerate(signals)]
     dtype = np.result_type(*arrays)
+    rng = check_random_state(random_state)
     X_parts, y_parts = [], []
     for y_full in arrays:
+        # Drawn for every signal, cut or not, so each signal's draw depends only on its position.
+        drawn = methods[rng.randint(len(methods))] if len(methods) > 1 else methods[0]
+        drawn_cutoff = rng.uniform(*cutoff) if isinstance(cutoff, tuple) else cutoff
         n = (y_full.size // rate) * rate
         if n < segment:
             continue
         y_full = y_full[:n]
-        x_full = decimate(y_full, rate, method=method)
+        x_full = decimate(y_full, rate, method=drawn, cutoff=drawn_cutoff if drawn in _DEFAULT_CUTOFF else None)
         starts = np.arange(0, n - segment + 1, hop)
         idx = starts[:, None] + np.arange(segment)
         y_seg = y_full[idx]

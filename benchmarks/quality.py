@@ -11,6 +11,13 @@ are kept, so an interrupted run resumes at the first unfinished cell and
 ``--reevaluate`` re-scores saved models without training. A cell interrupted during
 training starts its training again (a resumed budget would not be equal).
 
+The tables score inputs made by the protocol's Chebyshev decimation
+(``decimate(method="iir")``). ``--input-methods iir poly soxr_hq fft`` also scores
+every cell on inputs made by those methods (``audiosr.signal.DECIMATION_METHODS``,
+the filters of the tools real low-rate files come from) and adds an "Input made
+by" section and ``quality_inputs.csv``; saved cells lacking a listed method are
+scored again (never retrained).
+
 Usage::
 
     python benchmarks/quality.py --data ../shared/data --budget-minutes 4 --jobs 2
@@ -38,6 +45,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from _common import git_commit, run_environment  # noqa: E402
+
+from audiosr.signal import DECIMATION_METHODS  # noqa: E402
 
 DATASETS = ("speech-single", "speech-multi", "piano", "piano-44k")
 RATES = (4, 6, 8)
@@ -177,10 +186,28 @@ def run_cell(dataset, rate, row, args):
             save_model(model, path)
             meta_path.write_text(json.dumps({k: record[k] for k in TRAINING_KEYS}))
     start = time.perf_counter()
-    scores = evaluate(model, test, rate, lsd_conventions=("kuleshov2017",))
-    record.update({k: round(v, 4) for k, v in scores.items() if k != "files"})
+    makers = input_makers(args)
+    rows = evaluate(model, test, rate, decimation=makers, lsd_conventions=("kuleshov2017",))
+    record.update({k: round(v, 4) for k, v in rows[0].items() if k not in ("files", "decimation")})
+    if len(makers) > 1:
+        record["inputs"] = {r["decimation"]: {k: round(r[k], 4) for k in INPUT_KEYS} for r in rows}
     record["eval_seconds"] = round(time.perf_counter() - start, 1)
     return record
+
+
+#: Scores kept per input maker (``--input-methods``).
+INPUT_KEYS = ("snr", "lsd", "lsd_hf")
+
+
+def input_makers(args):
+    """The protocol's "iir" first (the main tables), then the other ``--input-methods``."""
+    return ["iir"] + [m for m in args.input_methods if m != "iir"]
+
+
+def needs_scoring(record, args):
+    """Whether a saved cell lacks the scores of an input maker asked for."""
+    makers = input_makers(args)
+    return len(makers) > 1 and not set(makers) <= set(record.get("inputs", {}))
 
 
 def _run_all(todo, args):
@@ -273,6 +300,41 @@ def training_table(cells):
                 f"{c['epochs']:.2f} | {c['eval_seconds']:.0f} | `{c.get('git_commit', '')}` |"
             )
     return lines
+
+
+def inputs_table(cells, dataset):
+    """One row per scored cell, one column per input maker: SNR / LSD-HF."""
+    scored = [c for c in cells.values() if c["dataset"] == dataset and "inputs" in c]
+    if not scored:
+        return []
+    makers = [m for m in DECIMATION_METHODS if any(m in c["inputs"] for c in scored)]
+    lines = ["| rate | method | " + " | ".join(makers) + " |", "|---|---|" + "---|" * len(makers)]
+    for c in sorted(scored, key=lambda c: (c["rate"], ROWS.index(c["row"]))):
+        text = [
+            f"{fmt(c['inputs'][m]['snr'], 2)} / {fmt(c['inputs'][m]['lsd_hf'], 3)}" if m in c["inputs"] else "—"
+            for m in makers
+        ]
+        lines.append(f"| ×{c['rate']} | {c['row']} | " + " | ".join(text) + " |")
+    return lines
+
+
+def write_inputs_csv(ordered, out):
+    with open(out / "quality_inputs.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=["dataset", "rate", "row", "input", *INPUT_KEYS])
+        writer.writeheader()
+        for c in ordered:
+            for maker, scores in c.get("inputs", {}).items():
+                writer.writerow({"dataset": c["dataset"], "rate": c["rate"], "row": c["row"], "input": maker, **scores})
+
+
+INPUTS_NOTE = (
+    "Every cell scored again on low-rate inputs made by other tools' anti-alias filters "
+    "(`audiosr.signal.decimate(method=...)`: `iir` is the protocol above, `poly` scipy's `resample_poly`, "
+    "`soxr_hq` / `soxr_vhq` the SoX resampler as librosa uses it, `fft` scipy's `resample`, `butter` a "
+    "zero-phase order-6 Butterworth at the new Nyquist, `fir` scipy's FIR decimation, `subsample` no filter). "
+    "Each entry is SNR (dB) / LSD-HF (bels), means over the same test files; all figures are in "
+    "quality_inputs.csv."
+)
 
 
 def environment(args):
@@ -401,6 +463,13 @@ def write_report(cells, failures, args, out):
         *training_table(by_key),
         "",
     ]
+    if any("inputs" in c for c in ordered):
+        write_inputs_csv(ordered, out)
+        lines += ["## Input made by other tools", "", INPUTS_NOTE, ""]
+        for d in datasets:
+            table = inputs_table(by_key, d)
+            if table:
+                lines += [f"### {d}", "", *table, ""]
     if failures:
         lines += ["## Failed cells", "", *[f"* {k}: {v}" for k, v in sorted(failures.items())], ""]
     lines.append(PAPER_NOTE)
@@ -444,6 +513,15 @@ def main(argv=None):
     parser.add_argument("--out", default=str(HERE / "results"))
     parser.add_argument("--reevaluate", action="store_true", help="score saved models again (never retrains)")
     parser.add_argument("--smoke", action="store_true", help="tiny models and 2-s clips: checks the script runs")
+    parser.add_argument(
+        "--input-methods",
+        nargs="+",
+        default=["iir"],
+        choices=DECIMATION_METHODS,
+        metavar="METHOD",
+        help="also score every cell on inputs made by these decimation methods "
+        f"({', '.join(DECIMATION_METHODS)}); the tables stay on 'iir'",
+    )
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error(f"--jobs must be at least 1, got {args.jobs}")
@@ -466,7 +544,7 @@ def main(argv=None):
         record = json.loads(path.read_text())
         cells[(record["dataset"], record["rate"], record["row"])] = record
     selected = list(tasks(args.datasets, args.rates, [r for r in ROWS if r in args.rows]))
-    todo = [task for task in selected if args.reevaluate or task not in cells]
+    todo = [task for task in selected if args.reevaluate or task not in cells or needs_scoring(cells[task], args)]
     failures = {}
     print(
         f"{len(selected) - len(todo)} cells done, {len(todo)} to run ({args.jobs} at a time, {args.threads} thread(s) each)",

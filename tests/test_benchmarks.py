@@ -90,6 +90,40 @@ def test_quality_smoke_run_writes_the_table_and_resumes(tiny_corpus, tmp_path, c
     assert "| DualBranchSR time-only |" in report and "| DualBranchSR | True | 0.01 |" in report
 
 
+def test_quality_scores_inputs_made_by_other_tools(tiny_corpus, tmp_path, capsys):
+    quality = _script("quality")
+    work, out = tmp_path / "work", tmp_path / "results"
+    argv = ["--data", str(tiny_corpus), "--smoke", "--budget-minutes", "0.003", "--rates", "4",
+            "--datasets", "speech-single", "--rows", "Spline", "DualBranchSR", "--work", str(work), "--out", str(out)]  # fmt: skip
+    assert quality.main(argv) == 0
+    assert not (out / "quality_inputs.csv").exists() and "Input made by" not in (out / "quality.md").read_text()
+    with open(out / "quality.csv") as fh:
+        main_table = [(c["row"], c["snr"], c["lsd"], c["lsd_hf"]) for c in csv.DictReader(fh)]
+
+    # Asking for more input makers re-scores the saved cells without training them again.
+    model = next((work / "models").glob("*.pt"))
+    mtime = model.stat().st_mtime_ns
+    capsys.readouterr()
+    assert quality.main(argv + ["--input-methods", "iir", "poly", "soxr_hq", "fft"]) == 0
+    assert "0 cells done, 2 to run" in capsys.readouterr().out
+    assert model.stat().st_mtime_ns == mtime
+    with open(out / "quality.csv") as fh:  # the main table keeps the protocol's input
+        assert [(c["row"], c["snr"], c["lsd"], c["lsd_hf"]) for c in csv.DictReader(fh)] == main_table
+    with open(out / "quality_inputs.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {(r["row"], r["input"]) for r in rows} == {
+        (row, m) for row in ("Spline", "DualBranchSR") for m in ("iir", "poly", "soxr_hq", "fft")
+    }
+    assert np.isfinite([float(r[k]) for r in rows for k in ("snr", "lsd", "lsd_hf")]).all()
+    report = (out / "quality.md").read_text()
+    assert "## Input made by other tools" in report and "| rate | method | iir | poly | soxr_hq | fft |" in report
+    capsys.readouterr()
+    assert quality.main(argv + ["--input-methods", "poly"]) == 0  # all scored already
+    assert "2 cells done, 0 to run" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        quality.main(argv + ["--input-methods", "cheby"])
+
+
 def test_quality_rejects_a_missing_dataset(tmp_path):
     with pytest.raises(SystemExit):
         _script("quality").main(["--data", str(tmp_path), "--smoke"])
@@ -111,3 +145,21 @@ def test_speed_smoke_run_writes_every_row(tmp_path):
     for name in speed.CLASSICAL + ("SpectralDNN", "AudioUNet", "DualBranchSR"):
         assert 10 < float(rows[name]["long_peak_mb"]) < 4000
     assert "| Sinc |" in (out / "speed.md").read_text()
+
+
+def test_input_makers_smoke_run(tiny_corpus, tmp_path):
+    input_makers = _script("input_makers")
+    out = tmp_path / "results"
+    argv = ["--data", str(tiny_corpus), "--models", "speech-x4-16k", "--methods", "iir", "soxr_hq",
+            "--max-files", "1", "--clip-seconds", "0.5", "--diagnose-files", "1", "--out", str(out)]  # fmt: skip
+    assert input_makers.main(argv) == 0
+    with open(out / "input_makers.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {(r["input"], r["upsampler"]) for r in rows} == {
+        (m, u) for m in ("iir", "soxr_hq") for u in ("model", "sinc", "spline")
+    }
+    assert np.isfinite([float(r[k]) for r in rows for k in ("snr", "lsd", "lsd_hf")]).all()
+    report = (out / "input_makers.md").read_text()
+    assert "python benchmarks/input_makers.py --data" in report
+    assert "## speech-x4-16k (4000 Hz → 16000 Hz)" in report and "| `soxr_hq` |" in report
+    assert "| input made by | model 0–0.8 | model 0.8–1 | model > 1 | sinc 0–0.8 |" in report

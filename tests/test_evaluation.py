@@ -35,3 +35,22 @@ def test_errors():
         evaluate("sinc", [], 4)
     with pytest.raises(ValueError, match="method"):
         evaluate("sinc", [np.zeros(4000)], 4, decimation="cheby")
+
+
+def test_several_input_makers_in_one_call(harmonic):
+    refs = list(harmonic(2, 8000, seed=4))
+    rows = evaluate("sinc", refs, 4, decimation=("iir", "poly", "soxr_hq"), lsd_conventions=("kuleshov2017",))
+    assert [r["decimation"] for r in rows] == ["iir", "poly", "soxr_hq"]
+    for row in rows:
+        alone = evaluate("sinc", refs, 4, decimation=row["decimation"], lsd_conventions=("kuleshov2017",))
+        assert "decimation" not in alone
+        assert row == {"decimation": row["decimation"], **alone}
+    # The makers differ, so do the scores: the Chebyshev input lacks the top fifth of the band.
+    assert rows[0]["snr"] != rows[1]["snr"] and rows[0]["lsd"] > rows[2]["lsd"]
+
+
+def test_input_maker_errors():
+    with pytest.raises(ValueError, match="decimation is empty"):
+        evaluate("sinc", [np.zeros(4000)], 4, decimation=[])
+    with pytest.raises(ValueError, match="decimation method must be one of"):
+        evaluate("sinc", [np.zeros(4000)], 4, decimation=["iir", "mix"])
