@@ -493,6 +493,36 @@ def test_evaluate_mismatched_channels(tmp_path, capsys):
     assert "channel counts differ: reference 2, estimate 1" in capsys.readouterr().err
 
 
+def test_evaluate_refuses_files_of_different_lengths_unless_trim(tmp_path, capsys):
+    # The case: 4.5 s of speech against its first 0.42 s scored SNR 182.7 dB, exit 0.
+    y, sr = audiosr.datasets.load_sample("speech")
+    sf.write(tmp_path / "ref.wav", y, sr)
+    sf.write(tmp_path / "other.wav", y[:20000], sr)
+    argv = ["evaluate", str(tmp_path / "ref.wav"), str(tmp_path / "other.wav")]
+    assert main(argv) == 1
+    captured = capsys.readouterr()
+    assert "SNR" not in captured.out
+    n = len(y)
+    assert f"the reference has {n} samples ({n / sr:.3f} s) and the estimate 20000 (0.417 s)" in captured.err
+    assert "Pass --trim" in captured.err and "Warning" not in captured.err
+    assert main([*argv, "--trim"]) == 0
+    captured = capsys.readouterr()
+    assert "note: ref.wav:" in captured.err and "scored the first 20000 samples (0.417 s) only" in captured.err
+    assert "Warning" not in captured.err  # the metrics saw equal lengths: no raw UserWarning
+    assert float(_table_rows(captured.out)["ref.wav"][0]) > 100
+
+
+@pytest.mark.parametrize("missing", [1, audiosr.metrics.LENGTH_TOLERANCE])
+def test_evaluate_accepts_small_length_differences_silently(tmp_path, capsys, missing):
+    ref, est = _make_pair(tmp_path)
+    y_hat, sr = sf.read(str(est))
+    sf.write(str(est), y_hat[:-missing], sr, subtype="FLOAT")
+    assert main(["evaluate", str(ref), str(est)]) == 0
+    assert capsys.readouterr().err == ""
+    sf.write(str(est), y_hat[: -missing - 1] if missing > 1 else y_hat, sr, subtype="FLOAT")
+    assert main(["evaluate", str(ref), str(est)]) == (1 if missing > 1 else 0)
+
+
 def test_evaluate_corrupt_estimate(tmp_path, capsys):
     ref = _write(tmp_path / "ref.wav")
     est = tmp_path / "est.wav"
@@ -671,12 +701,20 @@ def test_train_writes_a_model_upsample_accepts(tmp_path, capsys, ext, estimator)
         "--quiet",
     ]
     assert main(argv) == 0
-    assert "wrote" in capsys.readouterr().out
-    loaded = audiosr.load_model(model)
+    out = capsys.readouterr().out
+    assert "wrote" in out and out.rstrip().endswith(f"--model {model}" + (" --trust-pickle" if ext == ".joblib" else ""))
+    loaded = audiosr.load_model(model, allow_pickle=ext == ".joblib")
     assert loaded.rate_ == 2 and loaded.metadata_["input_sr"] == 4000
     sf.write(tmp_path / "lo.wav", 0.3 * np.sin(2 * np.pi * 300 * np.arange(4000) / 4000), 4000)
-    assert main(["upsample", str(tmp_path / "lo.wav"), "-o", str(tmp_path / "hi.wav"), "--model", str(model)]) == 0
-    assert sf.info(str(tmp_path / "hi.wav")).samplerate == 8000
+    upsample = ["upsample", str(tmp_path / "lo.wav"), "-o", str(tmp_path / "hi.wav"), "--model", str(model)]
+    if ext == ".joblib":
+        # A pickle runs code when loaded: refused unless trusted explicitly (--trust-pickle).
+        assert main(upsample) != 0
+        assert "allow_pickle=True (on the command line, --trust-pickle)" in capsys.readouterr().err
+        assert not (tmp_path / "hi.wav").exists()
+    else:
+        assert main(upsample) == 0
+        assert sf.info(str(tmp_path / "hi.wav")).samplerate == 8000
     assert main(argv) == 2  # exists: refused without --force
     assert "pass --force" in capsys.readouterr().err
 
