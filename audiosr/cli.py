@@ -114,7 +114,21 @@ def build_parser():
     tr.add_argument("--estimator", choices=sorted(ESTIMATORS), default="dualbranch", help="model (default: dualbranch)")
     tr.add_argument("--sr", type=int, help="resample all audio to this high rate first (needed when files differ)")
     tr.add_argument("--epochs", type=int, default=20, help="maximum passes over the data (default: 20)")
-    tr.add_argument("--minutes", type=float, help="training time budget in minutes (default: none)")
+    tr.add_argument(
+        "--minutes",
+        type=float,
+        help="training time budget in minutes, for all the runs that resume one checkpoint together (default: none)",
+    )
+    ckpt = tr.add_mutually_exclusive_group()
+    ckpt.add_argument(
+        "--checkpoint",
+        metavar="PATH",
+        help=(
+            "file where the training state is saved after every epoch (default: OUT.ckpt); a run that finds it "
+            "resumes there (after Ctrl-C, a crash or a time limit), and it is deleted once OUT is written"
+        ),
+    )
+    ckpt.add_argument("--no-checkpoint", action="store_true", help="save no training state (an interruption loses all)")
     tr.add_argument("--segment", type=int, default=8192, help="training segment length in high-rate samples")
     tr.add_argument("--kind", nargs="*", help="with a MANIFEST.csv: kinds to use (e.g. speech)")
     tr.add_argument("--split", default="train", help="with a MANIFEST.csv: split to use (default: train)")
@@ -427,6 +441,11 @@ def _cmd_train(args):
         raise CommandError(f"the folder of '{out}' does not exist.")
     if args.epochs < 1:
         raise CommandError(f"--epochs must be >= 1, got {args.epochs}.")
+    if args.minutes is not None and not args.minutes > 0:
+        raise CommandError(f"--minutes must be > 0, got {args.minutes}.")
+    checkpoint = None if args.no_checkpoint else Path(args.checkpoint or f"{out}.ckpt")
+    if checkpoint is not None and not checkpoint.parent.is_dir():
+        raise CommandError(f"the folder of the checkpoint '{checkpoint}' does not exist.")
     try:
         signals, sr, described = _training_signals(args)
     except FileNotFoundError as exc:
@@ -445,8 +464,10 @@ def _cmd_train(args):
         max_time=None if args.minutes is None else args.minutes * 60,
         random_state=args.seed,
         verbose=0 if args.quiet else 1,
+        checkpoint=None if checkpoint is None else str(checkpoint),
     )
-    model.fit(X, y)
+    if not _fit_resumably(model, X, y, checkpoint, args):
+        return 130  # as a shell reports a process ended by Ctrl-C
     metadata = {
         "rate": args.rate,
         "input_sr": sr // args.rate,
@@ -461,11 +482,46 @@ def _cmd_train(args):
         with atomic_output(out) as tmp:
             joblib.dump(model, tmp)
     trust = " --trust-pickle" if out.suffix.lower() == ".joblib" else ""
+    if checkpoint is not None:
+        checkpoint.unlink(missing_ok=True)  # the model is written: nothing left to resume
     print(
         f"wrote {out} ({model.n_iter_} epochs, final loss {model.loss_curve_[-1]:.4g}); "
         f"use it with: audiosr upsample IN -o OUT --model {out}{trust}"
     )
     return 0
+
+
+def _fit_resumably(model, X, y, checkpoint, args):
+    """Fit, resuming from ``checkpoint`` when it exists; False after Ctrl-C, having said what was kept."""
+    from .neural._base import checkpoint_progress
+
+    def where(progress):
+        budget = f" of {args.minutes:g}" if args.minutes is not None else ""
+        return f"epoch {progress['epoch']} of {args.epochs}, {progress['elapsed'] / 60:.1f}{budget} min trained"
+
+    progress = None if checkpoint is None else checkpoint_progress(checkpoint)
+    if progress is not None:
+        print(f"audiosr train: resuming from {checkpoint} ({where(progress)})", file=sys.stderr)
+    try:
+        model.fit(X, y)
+    except KeyboardInterrupt:
+        progress = None if checkpoint is None else checkpoint_progress(checkpoint)
+        if progress is not None:
+            said = (
+                f"interrupted; the checkpoint {checkpoint} was kept ({where(progress)}): "
+                "run the same command again to resume from it."
+            )
+        elif checkpoint is None:
+            said = "interrupted; nothing was saved (--no-checkpoint)."
+        else:
+            said = "interrupted before the first epoch ended; there is nothing to resume."
+        print(f"audiosr train: {said}", file=sys.stderr)
+        return False
+    except ValueError as exc:
+        if checkpoint is not None and str(exc).startswith("checkpoint"):
+            raise CommandError(f"{exc} (--checkpoint PATH chooses another file, --no-checkpoint none).") from None
+        raise
+    return True
 
 
 # ----------------------------------------------------------------------------- demo

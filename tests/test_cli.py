@@ -719,6 +719,77 @@ def test_train_writes_a_model_upsample_accepts(tmp_path, capsys, ext, estimator)
     assert "pass --force" in capsys.readouterr().err
 
 
+def _train_corpus(folder):
+    folder.mkdir()
+    t = np.arange(8000) / 8000
+    for i in range(2):
+        sf.write(folder / f"c{i}.wav", 0.3 * np.sin(2 * np.pi * (300 + 100 * i) * t), 8000)
+    return folder
+
+
+def _interrupt_at_epoch(monkeypatch, n):
+    """Make the training raise KeyboardInterrupt (Ctrl-C) when epoch ``n`` starts; count epochs run."""
+    from audiosr.neural import NeuralUpsampler
+
+    calls = {"n": 0}
+    original = NeuralUpsampler._run_epoch
+
+    def run(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == n:
+            raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(NeuralUpsampler, "_run_epoch", run)
+    return calls
+
+
+@pytest.mark.parametrize("estimator", ["dualbranch", "spectraldnn"])
+def test_train_interrupted_resumes_from_its_checkpoint(tmp_path, capsys, monkeypatch, estimator):
+    # Ctrl-C after minutes of training used to save nothing, and nothing could resume.
+    data = _train_corpus(tmp_path / "data")
+    model = tmp_path / "m.pt"
+    ckpt = tmp_path / "m.pt.ckpt"
+    argv = ["train", str(data), "--rate", "2", "-o", str(model), "--epochs", "3", "--segment", "2048", "--quiet"]
+    argv += ["--estimator", estimator]
+    _interrupt_at_epoch(monkeypatch, 3)
+    assert main(argv) == 130
+    err = capsys.readouterr().err
+    assert f"interrupted; the checkpoint {ckpt} was kept (epoch 2 of 3, " in err
+    assert "run the same command again to resume" in err
+    assert ckpt.is_file() and not model.exists()
+    calls = _interrupt_at_epoch(monkeypatch, None)
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert f"resuming from {ckpt} (epoch 2 of 3, " in captured.err
+    assert calls["n"] == 1  # only the missing epoch ran
+    assert model.is_file() and not ckpt.exists()  # removed once the model is written
+    assert audiosr.load_model(model).n_iter_ == 3
+
+
+def test_train_checkpoint_options(tmp_path, capsys, monkeypatch):
+    data = _train_corpus(tmp_path / "data")
+    argv = ["train", str(data), "--rate", "2", "-o", str(tmp_path / "m.pt"), "--epochs", "2", "--segment", "2048"]
+    argv += ["--estimator", "spectraldnn", "--quiet"]
+    _interrupt_at_epoch(monkeypatch, 1)
+    assert main([*argv, "--no-checkpoint"]) == 130
+    assert "nothing was saved (--no-checkpoint)" in capsys.readouterr().err
+    _interrupt_at_epoch(monkeypatch, 1)
+    assert main([*argv, "--checkpoint", str(tmp_path / "run.ckpt")]) == 130
+    assert "interrupted before the first epoch ended" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
+    _interrupt_at_epoch(monkeypatch, 2)
+    assert main([*argv, "--checkpoint", str(tmp_path / "run.ckpt"), "--minutes", "5"]) == 130
+    assert "(epoch 1 of 2, 0.0 of 5 min trained)" in capsys.readouterr().err
+    # Another configuration does not resume someone else's checkpoint.
+    assert argv[6:8] == ["--epochs", "2"]
+    assert main([*argv[:6], "--epochs", "3", *argv[8:], "--checkpoint", str(tmp_path / "run.ckpt")]) == 2
+    err = capsys.readouterr().err
+    assert "belongs to another configuration" in err and "--no-checkpoint" in err
+    assert main([*argv, "--checkpoint", str(tmp_path / "no" / "run.ckpt")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
 def test_train_errors(tmp_path, capsys):
     data = tmp_path / "data"
     data.mkdir()
