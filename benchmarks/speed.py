@@ -238,6 +238,21 @@ def contention_section(result, env):
         lines.append(
             f"| {row['model']} | {row['threads']} | {row['rtf_idle']:.2g} | {row['rtf_busy']:.2g} | {row['slowdown']:.1f}x |"
         )
+    by_threads = {(r["model"], r["threads"]): r for r in result["rows"]}
+    ratios = [
+        f"{name}: {by_threads[name, 2]['rtf_idle'] / by_threads[name, 1]['rtf_idle']:.1f}x idle, "
+        f"{by_threads[name, 2]['rtf_busy'] / by_threads[name, 1]['rtf_busy']:.1f}x busy"
+        for name in dict.fromkeys(r["model"] for r in result["rows"])
+        if (name, 1) in by_threads and (name, 2) in by_threads
+    ]
+    if ratios:
+        lines += ["", f"Time with 2 threads / time with 1 thread: {'; '.join(ratios)}."]
+    if result["loadavg_before"][0] > env["logical_cpus"] / 2:
+        lines += [
+            "",
+            f"The machine was not idle before this run (1-minute load average {result['loadavg_before'][0]:g} on "
+            f"{env['logical_cpus']} CPUs): here **idle** means without our busy process, with the other jobs' load.",
+        ]
     return "\n".join(lines) + "\n"
 
 
