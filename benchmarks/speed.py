@@ -235,9 +235,8 @@ def contention_section(result, env):
         "|---|---|---|---|---|",
     ]
     for row in result["rows"]:
-        lines.append(
-            f"| {row['model']} | {row['threads']} | {row['rtf_idle']:.2g} | {row['rtf_busy']:.2g} | {row['slowdown']:.1f}x |"
-        )
+        rtf = f"{row['rtf_idle']:.2g} | {row['rtf_busy']:.2g}"
+        lines.append(f"| {row['model']} | {row['threads']} | {rtf} | {row['slowdown']:.1f}x |")
     by_threads = {(r["model"], r["threads"]): r for r in result["rows"]}
     ratios = [
         f"{name}: {by_threads[name, 2]['rtf_idle'] / by_threads[name, 1]['rtf_idle']:.1f}x idle, "

@@ -76,7 +76,9 @@ class _Diagram:
         if label:
             lx = start[0] + (end[0] - start[0]) * label_pos
             ly = start[1] + (end[1] - start[1]) * label_pos + dy
-            self.ax.text(lx, ly, label, ha="center", va="bottom", fontsize=self.fontsize - 1, color="0.25", style="italic")
+            self.ax.text(
+                lx, ly, label, ha="center", va="bottom", fontsize=self.fontsize - 1, color="0.25", style="italic"
+            )
 
     def path(self, points, label=None, label_at=None, color="0.2", rotation=0, ha="center", va="bottom"):
         """A poly-line arrow through grid points (for routes around boxes)."""
@@ -121,7 +123,8 @@ def draw_dualbranch(path):
     # enough for the page's text column and its text stays legible at that width.
     d = _Diagram(7.4, 9.8, (-0.5, 10.9), (-1.2, 14.0), fontsize=11)
     d.box("x", 5.15, 12.6, "low-rate clip x (n samples)", "io", w=4.6, h=0.7)
-    d.box("interp", 5.15, 11.2, "interpolate ×r (input_upsampler, spline)\nand cut into patches z of N samples", w=7.6, h=1.0)
+    cut = "interpolate ×r (input_upsampler, spline)\nand cut into patches z of N samples"
+    d.box("interp", 5.15, 11.2, cut, w=7.6, h=1.0)
     # time branch (left) and frequency branch (right)
     d.box("tunet", 2.3, 9.6, "time branch\nU-Net", "learned", w=3.6, h=0.95)
     d.box("tres", 2.3, 8.0, "+ z (residual) = $z_t$", w=3.6, h=0.7)
@@ -153,7 +156,9 @@ def draw_dualbranch(path):
     d.path([(8.0, 5.92), (8.0, 4.88)], label="$m_f$", label_at=(8.15, 5.4), **side)
     d.path([(5.15, 3.32), (5.15, 2.68)], label="M", label_at=(5.3, 3.0), **side)
     along = dict(rotation=90, va="center")
-    d.path([(9.8, 9.6), (10.3, 9.6), (10.3, 4.1), (8.35, 4.1)], label="DC bin: passthrough", label_at=(10.55, 6.9), **along)
+    d.path(
+        [(9.8, 9.6), (10.3, 9.6), (10.3, 4.1), (8.35, 4.1)], label="DC bin: passthrough", label_at=(10.55, 6.9), **along
+    )
     d.path([(0.5, 6.4), (-0.05, 6.4), (-0.05, 2.3), (1.95, 2.3)], label="phase", label_at=(-0.3, 4.3), **along)
     d.arrow("ifft", "ola", sa="b", sb="t")
     d.ax.text(
@@ -212,8 +217,10 @@ def draw_spectraldnn(path):
     d.box("mag", 2.5, 2.95, "high-band magnitude\nfrom ln power", w=4.0, h=0.95)
     d.box("zero", 7.8, 9.3, "zero-stuff ×r\n(images of the\nlow band)", w=4.0, h=1.25)
     d.box("phase", 7.8, 7.5, "STFT phase of\nthe high band\n(imaged phase)", w=4.0, h=1.25)
-    d.box("join", 5.15, 1.45, "low band: the input's STFT\nhigh band: magnitude $\\cdot\\, e^{j\\,\\mathrm{phase}}$", "mix", w=7.6, h=0.95)
-    d.box("istft", 5.15, -0.05, "inverse STFT → restore the input's\nspectrum below its Nyquist → ŷ", "io", w=7.6, h=0.95)
+    joined = "low band: the input's STFT\nhigh band: magnitude $\\cdot\\, e^{j\\,\\mathrm{phase}}$"
+    d.box("join", 5.15, 1.45, joined, "mix", w=7.6, h=0.95)
+    restored = "inverse STFT → restore the input's\nspectrum below its Nyquist → ŷ"
+    d.box("istft", 5.15, -0.05, restored, "io", w=7.6, h=0.95)
     d.path([(3.6, 10.55), (3.6, 9.85)])
     d.path([(6.7, 10.55), (6.7, 9.93)])
     d.arrow("sinc", "stft", sa="b", sb="t")

@@ -702,7 +702,8 @@ def test_train_writes_a_model_upsample_accepts(tmp_path, capsys, ext, estimator)
     ]
     assert main(argv) == 0
     out = capsys.readouterr().out
-    assert "wrote" in out and out.rstrip().endswith(f"--model {model}" + (" --trust-pickle" if ext == ".joblib" else ""))
+    trust = " --trust-pickle" if ext == ".joblib" else ""
+    assert "wrote" in out and out.rstrip().endswith(f"--model {model}{trust}")
     loaded = audiosr.load_model(model, allow_pickle=ext == ".joblib")
     assert loaded.rate_ == 2 and loaded.metadata_["input_sr"] == 4000
     sf.write(tmp_path / "lo.wav", 0.3 * np.sin(2 * np.pi * 300 * np.arange(4000) / 4000), 4000)
