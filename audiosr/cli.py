@@ -16,7 +16,7 @@ from ._reporting import format_table
 from ._version import __version__
 from .classical import CLASSICAL_METHODS
 from .io import atomic_output, audio_format, find_audio_files, info, load
-from .metrics import lsd, lsd_hf, snr
+from .metrics import LENGTH_TOLERANCE, length_mismatch, lsd, lsd_hf, snr
 from .processing import upsample_file
 
 __all__ = ["main", "build_parser"]
@@ -73,10 +73,23 @@ def build_parser():
     ev = sub.add_parser(
         "evaluate",
         help="score estimates against references (SNR, LSD, LSD-HF)",
-        description="Score estimate files against reference files of the same rate. REF and EST are both files or both folders (files are paired by relative path).",
+        description=(
+            "Score estimate files against reference files of the same rate. REF and EST are both files or both "
+            f"folders (files are paired by relative path). A reference and its estimate may differ in length by "
+            f"at most {LENGTH_TOLERANCE} samples (one analysis frame: 43 ms at 48 kHz), which are cut away; a "
+            "larger difference is an error unless --trim."
+        ),
     )
     ev.add_argument("reference", metavar="REF")
     ev.add_argument("estimate", metavar="EST")
+    ev.add_argument(
+        "--trim",
+        action="store_true",
+        help=(
+            f"score files whose lengths differ by more than {LENGTH_TOLERANCE} samples over their common part "
+            "(the shorter length), with a note, instead of refusing them"
+        ),
+    )
     ev.add_argument(
         "--rate",
         type=float,
@@ -91,7 +104,8 @@ def build_parser():
         description=(
             "Train DualBranchSR (or AudioUNet, SpectralDNN) on high-rate audio: files, folders, or a dataset "
             "folder with MANIFEST.csv. The low-rate inputs are made by decimation. The model is written to OUT: "
-            "a .pt weights file (safe to share) or a .joblib file; `audiosr upsample --model OUT` uses it."
+            "a .pt weights file (safe to share) or a .joblib pickle (for your own use: loading it runs code, "
+            "so it needs --trust-pickle); `audiosr upsample --model OUT` uses it."
         ),
     )
     tr.add_argument("data", nargs="+", metavar="DATA", help="audio files, folders, or a folder with MANIFEST.csv")
@@ -100,7 +114,21 @@ def build_parser():
     tr.add_argument("--estimator", choices=sorted(ESTIMATORS), default="dualbranch", help="model (default: dualbranch)")
     tr.add_argument("--sr", type=int, help="resample all audio to this high rate first (needed when files differ)")
     tr.add_argument("--epochs", type=int, default=20, help="maximum passes over the data (default: 20)")
-    tr.add_argument("--minutes", type=float, help="training time budget in minutes (default: none)")
+    tr.add_argument(
+        "--minutes",
+        type=float,
+        help="training time budget in minutes, for all the runs that resume one checkpoint together (default: none)",
+    )
+    ckpt = tr.add_mutually_exclusive_group()
+    ckpt.add_argument(
+        "--checkpoint",
+        metavar="PATH",
+        help=(
+            "file where the training state is saved after every epoch (default: OUT.ckpt); a run that finds it "
+            "resumes there (after Ctrl-C, a crash or a time limit), and it is deleted once OUT is written"
+        ),
+    )
+    ckpt.add_argument("--no-checkpoint", action="store_true", help="save no training state (an interruption loses all)")
     tr.add_argument("--segment", type=int, default=8192, help="training segment length in high-rate samples")
     tr.add_argument("--kind", nargs="*", help="with a MANIFEST.csv: kinds to use (e.g. speech)")
     tr.add_argument("--split", default="train", help="with a MANIFEST.csv: split to use (default: train)")
@@ -301,16 +329,30 @@ def _pair_files(reference, estimate):
     return pairs, missing
 
 
-def _evaluate_one(ref_path, est_path, rate):
+def _evaluate_one(ref_path, est_path, rate, trim=False):
+    """Scores of one pair, and a note to print (or None) when --trim cut a long difference."""
     y, sr_ref = load(ref_path, mono=False, dtype=np.float64)
     y_hat, sr_est = load(est_path, mono=False, dtype=np.float64)
     if sr_ref != sr_est:
         raise CommandError(f"sample rates differ: reference {sr_ref} Hz, estimate {sr_est} Hz.")
     if y.shape[0] != y_hat.shape[0]:
         raise CommandError(f"channel counts differ: reference {y.shape[0]}, estimate {y_hat.shape[0]}.")
+    n = min(y.shape[-1], y_hat.shape[-1])
+    common = f"the first {n} samples ({n / sr_ref:.3f} s)"
+    note = None
+    # The metrics' own rule (they would only warn): a large difference means the wrong pair.
+    mismatch = length_mismatch(y.shape[-1], y_hat.shape[-1], sr=sr_ref, names=("the reference", "the estimate"))
+    if mismatch is not None and not trim:
+        raise CommandError(
+            f"{mismatch}: probably not the same recording, or not made at the same rate. "
+            f"Pass --trim to score {common} only."
+        )
+    if mismatch is not None:
+        note = f"{mismatch}; scored {common} only (--trim)."
+    y, y_hat = y[..., :n], y_hat[..., :n]
     row = {"snr": snr(y, y_hat), "lsd": lsd(y, y_hat)}
     row["lsd_hf"] = lsd_hf(y, y_hat, rate=rate) if rate else None
-    return row
+    return row, note
 
 
 def _cmd_evaluate(args):
@@ -326,7 +368,10 @@ def _cmd_evaluate(args):
     rows, failures = [], 0
     for name, ref_path, est_path in pairs:
         try:
-            rows.append({"file": name, **_evaluate_one(ref_path, est_path, args.rate)})
+            row, note = _evaluate_one(ref_path, est_path, args.rate, args.trim)
+            if note is not None:
+                print(f"audiosr evaluate: note: {name}: {note}", file=sys.stderr)
+            rows.append({"file": name, **row})
         except (CommandError, ValueError, TypeError, OSError) as exc:
             failures += 1
             print(f"audiosr evaluate: error: {name}: {exc}", file=sys.stderr)
@@ -396,6 +441,11 @@ def _cmd_train(args):
         raise CommandError(f"the folder of '{out}' does not exist.")
     if args.epochs < 1:
         raise CommandError(f"--epochs must be >= 1, got {args.epochs}.")
+    if args.minutes is not None and not args.minutes > 0:
+        raise CommandError(f"--minutes must be > 0, got {args.minutes}.")
+    checkpoint = None if args.no_checkpoint else Path(args.checkpoint or f"{out}.ckpt")
+    if checkpoint is not None and not checkpoint.parent.is_dir():
+        raise CommandError(f"the folder of the checkpoint '{checkpoint}' does not exist.")
     try:
         signals, sr, described = _training_signals(args)
     except FileNotFoundError as exc:
@@ -414,8 +464,10 @@ def _cmd_train(args):
         max_time=None if args.minutes is None else args.minutes * 60,
         random_state=args.seed,
         verbose=0 if args.quiet else 1,
+        checkpoint=None if checkpoint is None else str(checkpoint),
     )
-    model.fit(X, y)
+    if not _fit_resumably(model, X, y, checkpoint, args):
+        return 130  # as a shell reports a process ended by Ctrl-C
     metadata = {
         "rate": args.rate,
         "input_sr": sr // args.rate,
@@ -429,10 +481,47 @@ def _cmd_train(args):
         model.metadata_ = metadata
         with atomic_output(out) as tmp:
             joblib.dump(model, tmp)
+    trust = " --trust-pickle" if out.suffix.lower() == ".joblib" else ""
+    if checkpoint is not None:
+        checkpoint.unlink(missing_ok=True)  # the model is written: nothing left to resume
     print(
-        f"wrote {out} ({model.n_iter_} epochs, final loss {model.loss_curve_[-1]:.4g}); use it with: audiosr upsample IN -o OUT --model {out}"
+        f"wrote {out} ({model.n_iter_} epochs, final loss {model.loss_curve_[-1]:.4g}); "
+        f"use it with: audiosr upsample IN -o OUT --model {out}{trust}"
     )
     return 0
+
+
+def _fit_resumably(model, X, y, checkpoint, args):
+    """Fit, resuming from ``checkpoint`` when it exists; False after Ctrl-C, having said what was kept."""
+    from .neural._base import checkpoint_progress
+
+    def where(progress):
+        budget = f" of {args.minutes:g}" if args.minutes is not None else ""
+        return f"epoch {progress['epoch']} of {args.epochs}, {progress['elapsed'] / 60:.1f}{budget} min trained"
+
+    progress = None if checkpoint is None else checkpoint_progress(checkpoint)
+    if progress is not None:
+        print(f"audiosr train: resuming from {checkpoint} ({where(progress)})", file=sys.stderr)
+    try:
+        model.fit(X, y)
+    except KeyboardInterrupt:
+        progress = None if checkpoint is None else checkpoint_progress(checkpoint)
+        if progress is not None:
+            said = (
+                f"interrupted; the checkpoint {checkpoint} was kept ({where(progress)}): "
+                "run the same command again to resume from it."
+            )
+        elif checkpoint is None:
+            said = "interrupted; nothing was saved (--no-checkpoint)."
+        else:
+            said = "interrupted before the first epoch ended; there is nothing to resume."
+        print(f"audiosr train: {said}", file=sys.stderr)
+        return False
+    except ValueError as exc:
+        if checkpoint is not None and str(exc).startswith("checkpoint"):
+            raise CommandError(f"{exc} (--checkpoint PATH chooses another file, --no-checkpoint none).") from None
+        raise
+    return True
 
 
 # ----------------------------------------------------------------------------- demo

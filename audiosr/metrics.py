@@ -45,6 +45,8 @@ __all__ = [
     "lsd_lf",
     "hf_cutoff_bin",
     "align",
+    "length_mismatch",
+    "LENGTH_TOLERANCE",
     "make_transform_scorer",
     "snr_scorer",
     "si_sdr_scorer",
@@ -66,16 +68,63 @@ _CODE_MSE_EPS = 1e-6  # kuleshov2017 / tfnet2018 SNR: added to the mean squared 
 _FRAMES_PER_CHUNK = 256  # bounds STFT memory on long files
 _SI_SDR_EPS = 1e-20  # on energies of unit-peak signals
 
+#: Largest length difference, in samples, between a reference and an estimate that the
+#: metrics (and ``audiosr evaluate``) cut away without comment: one analysis frame of the
+#: default STFT (43 ms at 48 kHz, 128 ms at 16 kHz). Resampling edges cost a few samples;
+#: a larger difference usually means another recording or another sample rate.
+LENGTH_TOLERANCE = _N_FFT
+
 
 # --------------------------------------------------------------------------- helpers
 
 
-def _check_pair(y_true, y_pred, *, warn_mismatch=_N_FFT):
+def length_mismatch(n_true, n_pred, *, sr=None, tolerance=LENGTH_TOLERANCE, names=("y_true", "y_pred")):
+    """Describe a difference in length larger than ``tolerance`` samples, or return None.
+
+    The metrics compare the common part of a reference and an estimate; a difference up
+    to ``tolerance`` is cut away without comment. A larger one is described by this
+    function, in the words the metrics warn with and ``audiosr evaluate`` refuses with.
+
+    Parameters
+    ----------
+    n_true, n_pred : int
+        Lengths in samples of the reference and the estimate.
+    sr : float, optional
+        Their sample rate; when given, the lengths are also said in seconds.
+    tolerance : int, default=LENGTH_TOLERANCE
+        Largest difference accepted without comment (2048 samples, one STFT frame).
+    names : tuple of str, default=("y_true", "y_pred")
+        What to call the two signals in the description.
+
+    Returns
+    -------
+    description : str or None
+        None when the lengths differ by at most ``tolerance`` samples.
+
+    Examples
+    --------
+    >>> from audiosr.metrics import length_mismatch
+    >>> length_mismatch(48000, 47999) is None
+    True
+    >>> length_mismatch(48000, 12000, sr=48000, names=("the reference", "the estimate"))
+    'the reference has 48000 samples (1.000 s) and the estimate 12000 (0.250 s), a difference of more than 2048 samples'
+    """
+    if abs(n_true - n_pred) <= tolerance:
+        return None
+    seconds = (lambda n: f" ({n / sr:.3f} s)") if sr else (lambda n: "")
+    return (
+        f"{names[0]} has {n_true} samples{seconds(n_true)} and {names[1]} {n_pred}{seconds(n_pred)}, "
+        f"a difference of more than {tolerance} samples"
+    )
+
+
+def _check_pair(y_true, y_pred, *, warn_mismatch=LENGTH_TOLERANCE):
     """Validate a reference/estimate pair; return 2-D float64 arrays and whether input was 1-D.
 
     Lengths that differ are truncated to the shorter one (estimates are often a few
     samples longer or shorter than their references after resampling); a difference
-    larger than ``warn_mismatch`` samples is probably a mistake and is warned about.
+    larger than ``warn_mismatch`` samples (:func:`length_mismatch`) is probably a
+    mistake and is warned about.
     """
     yt = as_float_signal(y_true, name="y_true", dtype=np.float64)
     yp = as_float_signal(y_pred, name="y_pred", dtype=np.float64)
@@ -86,11 +135,11 @@ def _check_pair(y_true, y_pred, *, warn_mismatch=_N_FFT):
         )
     n_true, n_pred = yt.shape[-1], yp.shape[-1]
     if n_true != n_pred:
-        if abs(n_true - n_pred) > warn_mismatch:
+        mismatch = length_mismatch(n_true, n_pred, tolerance=warn_mismatch)
+        if mismatch is not None:
             warnings.warn(
-                f"y_true has {n_true} samples and y_pred {n_pred}; both are truncated to "
-                f"{min(n_true, n_pred)}. A difference this large usually means the two "
-                "signals are at different sample rates.",
+                f"{mismatch}; both are truncated to {min(n_true, n_pred)}. A difference this large usually "
+                "means the two signals are different recordings or at different sample rates.",
                 UserWarning,
                 stacklevel=3,
             )
@@ -223,7 +272,8 @@ def snr(y_true, y_pred, *, convention="default", reduce="mean"):
     y_true : array-like of shape (n_times,) or (n_clips, n_times)
         Reference signal(s).
     y_pred : array-like of the same shape
-        Estimated signal(s). Lengths that differ are truncated to the shorter one.
+        Estimated signal(s). Lengths that differ are truncated to the shorter one, with
+        a warning when they differ by more than ``LENGTH_TOLERANCE`` (2048) samples.
     convention : {"default", "kuleshov2017", "tfnet2018"}, default="default"
         ``"default"``: ``20 log10(||y|| / max(||y - y_hat||, 1e-8))`` per clip (NU-Wave 2,
         AP-BWE). ``"kuleshov2017"`` and ``"tfnet2018"`` (both codes compute the same

@@ -6,12 +6,16 @@ Two formats:
   PyTorch file holding only tensors, strings and numbers — the network's state dict
   and a JSON text with the estimator's class, parameters, fitted attributes and
   free-form metadata. :func:`load_model` reads it with ``torch.load(...,
-  weights_only=True)``, which cannot run code, so a weights file is **safe to load
-  from anyone**.
+  weights_only=True)``, which builds nothing but tensors and plain values and
+  refuses any other object, so a weights file is **safe to load from anyone**.
 * **joblib / pickle files** (``joblib.dump(model, path)``): the whole Python object.
-  Unpickling can run arbitrary code: **load only files you trust** (your own).
-  :func:`load_model` reads them too, after checking that what comes out is an
+  Unpickling runs code named by the file, so :func:`load_model` refuses them unless
+  the caller passes ``allow_pickle=True`` (``--trust-pickle`` on the command line):
+  do that only for files you made yourself. What comes out is then checked to be an
   audiosr model.
+
+A PyTorch file that is not weights-only (``torch.save`` of arbitrary objects) is
+refused whatever ``allow_pickle`` says: it is not an audiosr file.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
 import warnings
 from pathlib import Path
 
@@ -115,7 +120,17 @@ def _load_weights(path):
 
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many types for foreign zip files
+    except pickle.UnpicklingError as exc:
+        # torch's own message advises re-running with weights_only=False, which would
+        # run the file's code: never pass that on.
+        found = re.search(r"GLOBAL (\S+)", str(exc))
+        what = f" (it asks for {found.group(1)})" if found else ""
+        raise ValueError(
+            f"'{path}' is a PyTorch file but not an audiosr weights file: it holds pickled Python objects{what}, "
+            "which would run code when loaded, so audiosr refuses it. Models to share are saved with "
+            "audiosr.save_model."
+        ) from None
+    except Exception as exc:  # torch raises many types for foreign or damaged zip files
         raise ValueError(f"'{path}' is not an audiosr weights file ({type(exc).__name__}: {exc}).") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ValueError(f"'{path}' is a PyTorch file but not an audiosr weights file (no '{FORMAT}' marker).")
@@ -185,23 +200,35 @@ def _load_pickle(path):
     return obj
 
 
-def load_model(path, *, allow_pickle=True):
-    """Load a model saved by :func:`save_model` (safe) or by joblib (trusted files only).
+# First bytes of what joblib.dump writes: a pickle of protocol >= 2, or one of the
+# compressed containers it supports (zlib, gzip, bz2, xz, lzma, lz4).
+_PICKLE_MAGIC = (b"\x80", b"\x78", b"\x1f\x8b", b"BZh", b"\xfd7zXZ", b"\x5d\x00\x00", b"\x04\x22\x4d\x18")
+
+
+def load_model(path, *, allow_pickle=False):
+    """Load a model saved by :func:`save_model`, or (only when allowed) by joblib.
 
     Parameters
     ----------
     path : str or path-like
-        A weights file, or a joblib/pickle file of an audiosr estimator.
-    allow_pickle : bool, default=True
-        Whether joblib/pickle files may be loaded. Unpickling runs code from the file:
-        set False when the file comes from someone you do not trust, so that only the
-        weights-only format is accepted.
+        A weights file from :func:`save_model`, or a joblib/pickle file of an audiosr
+        estimator.
+    allow_pickle : bool, default=False
+        Whether joblib/pickle files may be loaded. Unpickling runs code from the file,
+        so they are refused by default; pass True only for files you made yourself.
+        Weights files never need it, and PyTorch files that are not weights-only are
+        refused either way.
 
     Returns
     -------
     model : estimator
         Ready for ``transform`` (on CPU; ``device="auto"`` moves it to CUDA when used there).
         Models from weights files carry their metadata in ``metadata_``.
+
+    Raises
+    ------
+    ValueError
+        When the file is not a model file, or is a pickle and ``allow_pickle`` is False.
     """
     path = Path(os.fspath(path))
     if not path.exists():
@@ -209,13 +236,19 @@ def load_model(path, *, allow_pickle=True):
     if path.is_dir():
         raise IsADirectoryError(f"'{path}' is a folder, not a model file.")
     with open(path, "rb") as fh:
-        # Weights files are zip archives; zipfile.is_zipfile would also accept a pickle
-        # that merely ends with an embedded archive, so look at the first bytes.
-        is_archive = fh.read(4) == b"PK\x03\x04"
-    if is_archive:
+        head = fh.read(8)
+    # Weights files are zip archives; zipfile.is_zipfile would also accept a pickle
+    # that merely ends with an embedded archive, so look at the first bytes.
+    if head[:4] == b"PK\x03\x04":
         return _load_weights(path)
-    if not allow_pickle:
-        raise ValueError(
-            f"'{path}' is not a weights file, and allow_pickle=False refuses pickles (they can run code when loaded)."
-        )
-    return _load_pickle(path)
+    if allow_pickle:
+        return _load_pickle(path)
+    if not head:
+        raise ValueError(f"'{path}' is empty, not a model file.")
+    if not head.startswith(_PICKLE_MAGIC):
+        raise ValueError(f"'{path}' is not a model file: neither an audiosr weights file nor a pickle.")
+    raise ValueError(
+        f"'{path}' is a pickle (joblib) file, not an audiosr weights file. Unpickling runs code from the file, "
+        "so audiosr refuses it: pass allow_pickle=True (on the command line, --trust-pickle) only for a file "
+        "you made yourself, and share models as weights files (audiosr.save_model)."
+    )

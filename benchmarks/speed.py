@@ -10,7 +10,13 @@ Measures, per estimator (rate 4):
 * peak resident memory and wall time of ``audiosr.processing.upsample_file`` (the
   streaming path the command line uses) on a 10-minute file, 12 kHz in, 48 kHz out,
   each in a fresh process;
-* ``scipy.signal.resample_poly`` and ``soxr`` (when installed) as references.
+* ``scipy.signal.resample_poly`` and ``soxr`` (when installed) as references;
+* **contention**: the RTF of the shipped DualBranchSR models (``speech-x4-16k``,
+  ``speech-x4-48k``) at 1 and 2 torch threads, on an idle machine and with one
+  other CPU-bound process running. A regression case: on a busy machine, single
+  calls with 2 threads once ran 14x slower than idle (OpenMP threads spinning at
+  barriers while a core was taken). ``--only contention`` runs this case alone and
+  replaces its section of ``speed.md``.
 
 The neural models are timed with their default architecture (``DualBranchSR.paper``
 too); their weights do not change their speed, so they are fitted for one short
@@ -20,6 +26,7 @@ epoch only, except the 10-minute run of DualBranchSR, which uses the shipped
 Usage::
 
     python benchmarks/speed.py
+    python benchmarks/speed.py --only contention
 
 Writes ``speed.md`` and ``speed.csv`` to ``--out`` (default ``benchmarks/results``).
 """
@@ -148,6 +155,119 @@ def peak_memory(method, src, workdir, threads):
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+CONTENTION_MODELS = ("speech-x4-16k", "speech-x4-48k")
+CONTENTION_THREADS = (1, 2)
+CONTENTION_HEADING = "## Contention: 1 and 2 threads, idle and next to a busy process"
+BUSY_LOOP = "while True: pass"
+
+
+class BusyProcess:
+    """One other CPU-bound process (a Python busy loop) while the block runs; always ended after it."""
+
+    def __enter__(self):
+        self.proc = subprocess.Popen([sys.executable, "-c", BUSY_LOOP])
+        time.sleep(0.5)  # past the interpreter's start-up: spinning when the timing starts
+        return self.proc
+
+    def __exit__(self, *exc):
+        self.proc.kill()
+        self.proc.wait()
+        return False
+
+
+def contention(seconds, repeats, smoke=False):
+    """RTF of the shipped DualBranchSR models per thread count, idle and with one busy process."""
+    import contextlib
+
+    import torch
+
+    from audiosr import pretrained
+
+    threads_before = torch.get_num_threads()
+    loadavg = os.getloadavg()
+    rows, busy_pids = [], []
+    try:
+        for name in CONTENTION_MODELS[:1] if smoke else CONTENTION_MODELS:
+            model = pretrained.load(name)
+            x = speech(seconds, model.metadata_["input_sr"])[None]
+            for threads in CONTENTION_THREADS:
+                torch.set_num_threads(threads)
+                row = {"model": name, "threads": threads}
+                for load in ("idle", "busy"):
+                    with BusyProcess() if load == "busy" else contextlib.nullcontext() as proc:
+                        if proc is not None:
+                            busy_pids.append(proc.pid)
+                        row[f"rtf_{load}"] = median_seconds(lambda: model.transform(x), repeats) / seconds
+                row["slowdown"] = row["rtf_busy"] / row["rtf_idle"]
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+    finally:
+        torch.set_num_threads(threads_before)
+    return {
+        "rows": rows,
+        "loadavg_before": [round(v, 2) for v in loadavg],
+        "loadavg_after": [round(v, 2) for v in os.getloadavg()],
+        "seconds": seconds,
+        "repeats": repeats,
+        "busy_pids": busy_pids,
+    }
+
+
+def contention_section(result, env):
+    before = ", ".join(f"{v:g}" for v in result["loadavg_before"])
+    after = ", ".join(f"{v:g}" for v in result["loadavg_after"])
+    lines = [
+        CONTENTION_HEADING,
+        "",
+        f"Produced by `{env['command']}` on {env['cpu']} ({env['logical_cpus']} logical CPUs), torch {env['torch']}, "
+        f"commit `{env['git_commit']}`. Load average (1, 5, 15 min) before the run: {before}; after: {after} "
+        "(other jobs may share the machine: a high load before the run makes the idle figures busy too).",
+        "",
+        "A regression case for the thread policy: on a busy machine, single `transform` calls with 2 torch threads "
+        "once ran 14x slower than idle, OpenMP threads spinning at barriers while the other core was taken. "
+        f"**RTF** = compute seconds per second of output audio, `transform` of the shipped model on {result['seconds']:g} s "
+        f"of speech, median of {result['repeats']} runs after a warm-up; **busy** = while one other process runs "
+        f"`python -c \"{BUSY_LOOP}\"` (started before, killed after each measurement); **slowdown** = busy RTF / idle RTF. "
+        "Without a stall, 1 thread should lose little while a core is free, and 2 threads on 2 cores about half "
+        "their time at most (a slowdown near 2x); far above that is the stall.",
+        "",
+        "| model | torch threads | RTF idle | RTF busy | slowdown |",
+        "|---|---|---|---|---|",
+    ]
+    for row in result["rows"]:
+        rtf = f"{row['rtf_idle']:.2g} | {row['rtf_busy']:.2g}"
+        lines.append(f"| {row['model']} | {row['threads']} | {rtf} | {row['slowdown']:.1f}x |")
+    by_threads = {(r["model"], r["threads"]): r for r in result["rows"]}
+    ratios = [
+        f"{name}: {by_threads[name, 2]['rtf_idle'] / by_threads[name, 1]['rtf_idle']:.1f}x idle, "
+        f"{by_threads[name, 2]['rtf_busy'] / by_threads[name, 1]['rtf_busy']:.1f}x busy"
+        for name in dict.fromkeys(r["model"] for r in result["rows"])
+        if (name, 1) in by_threads and (name, 2) in by_threads
+    ]
+    if ratios:
+        lines += ["", f"Time with 2 threads / time with 1 thread: {'; '.join(ratios)}."]
+    if result["loadavg_before"][0] > env["logical_cpus"] / 2:
+        lines += [
+            "",
+            f"The machine was not idle before this run (1-minute load average {result['loadavg_before'][0]:g} on "
+            f"{env['logical_cpus']} CPUs): here **idle** means without our busy process, with the other jobs' load.",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def write_contention(result, env, out, replace_only):
+    """Write the contention section into speed.md: after the table, or in place of the previous one."""
+    with open(out / "speed_contention.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=["model", "threads", "rtf_idle", "rtf_busy", "slowdown"])
+        writer.writeheader()
+        writer.writerows(result["rows"])
+    path = out / "speed.md"
+    text = path.read_text() if path.exists() else "# Speed and memory on the CPU\n"
+    if replace_only or CONTENTION_HEADING in text:
+        text = text.split(CONTENTION_HEADING)[0]
+    path.write_text(text.rstrip("\n") + "\n\n" + contention_section(result, env))
+
+
 def environment(threads):
     try:
         import soxr
@@ -172,6 +292,11 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all CPUs)")
     parser.add_argument("--out", default=str(HERE / "results"))
     parser.add_argument("--smoke", action="store_true", help="tiny models, short audio: checks the script runs")
+    parser.add_argument(
+        "--only",
+        choices=["contention"],
+        help="run only this case and replace its section of speed.md (contention: threads next to a busy process)",
+    )
     args = parser.parse_args(argv)
     for name in ("seconds", "long_minutes"):
         if getattr(args, name) <= 0:
@@ -184,6 +309,11 @@ def main(argv=None):
     torch.set_num_threads(threads)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.only == "contention":
+        result = contention(args.seconds, args.repeats, args.smoke)
+        write_contention(result, environment(threads), out, replace_only=True)
+        print(f"wrote the contention section of {out / 'speed.md'}")
+        return
     rows = []
     models = {}
     for name in CLASSICAL + NEURAL:
@@ -245,6 +375,7 @@ def main(argv=None):
 
     env = environment(threads)
     write_results(rows, env, args, out)
+    write_contention(contention(args.seconds, args.repeats, args.smoke), env, out, replace_only=False)
     print(f"wrote {out / 'speed.md'}")
 
 

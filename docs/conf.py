@@ -79,11 +79,16 @@ sphinx_gallery_conf = {
 # -- HTML -----------------------------------------------------------------------
 html_theme = "pydata_sphinx_theme"
 html_title = f"audiosr {release}"
-html_static_path = []
+html_static_path = ["_static"]
+html_css_files = ["audiosr.css"]
 html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,
 }
+# The left sidebar shows the pages of the current section (the user guide's, the
+# gallery's, the API's); single pages have none, so it is left out there instead
+# of showing an empty "Section Navigation".
+html_sidebars = {page: [] for page in ("index", "install", "quickstart", "search", "genindex")}
 
 # -- generated sources ----------------------------------------------------------
 

@@ -36,6 +36,21 @@ for name, value in scores.items():
     print(f"{name:42s} {value:7.3f}")
 
 # %%
+# The same scores side by side: one estimate, five numbers.
+
+import matplotlib.pyplot as plt
+
+fig, ax = plt.subplots(figsize=(7, 3.2))
+names, values = list(scores)[::-1], list(scores.values())[::-1]
+bars = ax.barh(names, values, color="#3182bd")
+ax.bar_label(bars, fmt="%.2f", padding=3)
+ax.set_xlabel("LSD of the same sinc estimate (each formula's own unit)")
+ax.set_xlim(0, max(values) * 1.15)
+ax.set_title("One result, three LSD conventions")
+fig.tight_layout()
+plt.show()
+
+# %%
 # Reading the numbers
 # -------------------
 # The estimate is the same in every row; only the formula changes.

@@ -144,7 +144,42 @@ def test_speed_smoke_run_writes_every_row(tmp_path):
         assert float(rows[name]["train_samples_per_s"]) > 0
     for name in speed.CLASSICAL + ("SpectralDNN", "AudioUNet", "DualBranchSR"):
         assert 10 < float(rows[name]["long_peak_mb"]) < 4000
-    assert "| Sinc |" in (out / "speed.md").read_text()
+    report = (out / "speed.md").read_text()
+    assert "| Sinc |" in report and report.count(speed.CONTENTION_HEADING) == 1
+    assert "| speech-x4-16k | 2 |" in report
+
+
+def test_speed_contention_alone_replaces_its_section_and_ends_the_busy_process(tmp_path, monkeypatch):
+    import os
+
+    speed = _script("speed")
+    out = tmp_path / "results"
+    out.mkdir()
+    old_section = f"{speed.CONTENTION_HEADING}\n\nfigures of an earlier run\n"
+    (out / "speed.md").write_text(f"# Speed and memory on the CPU\n\n| table | kept |\n\n{old_section}")
+    started = []
+
+    class Watched(speed.BusyProcess):
+        def __enter__(self):
+            started.append(super().__enter__())
+            assert started[-1].poll() is None  # spinning while timed
+            return started[-1]
+
+    monkeypatch.setattr(speed, "BusyProcess", Watched)
+    speed.main(["--only", "contention", "--smoke", "--seconds", "0.25", "--repeats", "1", "--out", str(out)])
+    report = (out / "speed.md").read_text()
+    assert report.startswith("# Speed and memory on the CPU\n\n| table | kept |\n")
+    assert report.count(speed.CONTENTION_HEADING) == 1 and "earlier run" not in report  # replaced, not added
+    assert "Load average (1, 5, 15 min) before the run:" in report
+    with open(out / "speed_contention.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["model"], int(r["threads"])) for r in rows] == [("speech-x4-16k", 1), ("speech-x4-16k", 2)]
+    assert all(float(r["rtf_idle"]) > 0 and float(r["rtf_busy"]) > 0 for r in rows)
+    assert len(started) == 2  # busy once per thread count
+    for proc in started:
+        assert proc.returncode is not None  # killed and reaped
+        with pytest.raises(ProcessLookupError):
+            os.kill(proc.pid, 0)
 
 
 def test_input_makers_smoke_run(tiny_corpus, tmp_path):

@@ -493,6 +493,36 @@ def test_evaluate_mismatched_channels(tmp_path, capsys):
     assert "channel counts differ: reference 2, estimate 1" in capsys.readouterr().err
 
 
+def test_evaluate_refuses_files_of_different_lengths_unless_trim(tmp_path, capsys):
+    # The issue's case: 4.5 s of speech against its first 0.42 s scored SNR 182.7 dB, exit 0.
+    y, sr = audiosr.datasets.load_sample("speech")
+    sf.write(tmp_path / "ref.wav", y, sr)
+    sf.write(tmp_path / "other.wav", y[:20000], sr)
+    argv = ["evaluate", str(tmp_path / "ref.wav"), str(tmp_path / "other.wav")]
+    assert main(argv) == 1
+    captured = capsys.readouterr()
+    assert "SNR" not in captured.out
+    n = len(y)
+    assert f"the reference has {n} samples ({n / sr:.3f} s) and the estimate 20000 (0.417 s)" in captured.err
+    assert "Pass --trim" in captured.err and "Warning" not in captured.err
+    assert main([*argv, "--trim"]) == 0
+    captured = capsys.readouterr()
+    assert "note: ref.wav:" in captured.err and "scored the first 20000 samples (0.417 s) only" in captured.err
+    assert "Warning" not in captured.err  # the metrics saw equal lengths: no raw UserWarning
+    assert float(_table_rows(captured.out)["ref.wav"][0]) > 100
+
+
+@pytest.mark.parametrize("missing", [1, audiosr.metrics.LENGTH_TOLERANCE])
+def test_evaluate_accepts_small_length_differences_silently(tmp_path, capsys, missing):
+    ref, est = _make_pair(tmp_path)
+    y_hat, sr = sf.read(str(est))
+    sf.write(str(est), y_hat[:-missing], sr, subtype="FLOAT")
+    assert main(["evaluate", str(ref), str(est)]) == 0
+    assert capsys.readouterr().err == ""
+    sf.write(str(est), y_hat[: -missing - 1] if missing > 1 else y_hat, sr, subtype="FLOAT")
+    assert main(["evaluate", str(ref), str(est)]) == (1 if missing > 1 else 0)
+
+
 def test_evaluate_corrupt_estimate(tmp_path, capsys):
     ref = _write(tmp_path / "ref.wav")
     est = tmp_path / "est.wav"
@@ -671,14 +701,94 @@ def test_train_writes_a_model_upsample_accepts(tmp_path, capsys, ext, estimator)
         "--quiet",
     ]
     assert main(argv) == 0
-    assert "wrote" in capsys.readouterr().out
-    loaded = audiosr.load_model(model)
+    out = capsys.readouterr().out
+    trust = " --trust-pickle" if ext == ".joblib" else ""
+    assert "wrote" in out and out.rstrip().endswith(f"--model {model}{trust}")
+    loaded = audiosr.load_model(model, allow_pickle=ext == ".joblib")
     assert loaded.rate_ == 2 and loaded.metadata_["input_sr"] == 4000
     sf.write(tmp_path / "lo.wav", 0.3 * np.sin(2 * np.pi * 300 * np.arange(4000) / 4000), 4000)
-    assert main(["upsample", str(tmp_path / "lo.wav"), "-o", str(tmp_path / "hi.wav"), "--model", str(model)]) == 0
-    assert sf.info(str(tmp_path / "hi.wav")).samplerate == 8000
+    upsample = ["upsample", str(tmp_path / "lo.wav"), "-o", str(tmp_path / "hi.wav"), "--model", str(model)]
+    if ext == ".joblib":
+        # A pickle runs code when loaded: refused unless trusted explicitly (--trust-pickle).
+        assert main(upsample) != 0
+        assert "allow_pickle=True (on the command line, --trust-pickle)" in capsys.readouterr().err
+        assert not (tmp_path / "hi.wav").exists()
+    else:
+        assert main(upsample) == 0
+        assert sf.info(str(tmp_path / "hi.wav")).samplerate == 8000
     assert main(argv) == 2  # exists: refused without --force
     assert "pass --force" in capsys.readouterr().err
+
+
+def _train_corpus(folder):
+    folder.mkdir()
+    t = np.arange(8000) / 8000
+    for i in range(2):
+        sf.write(folder / f"c{i}.wav", 0.3 * np.sin(2 * np.pi * (300 + 100 * i) * t), 8000)
+    return folder
+
+
+def _interrupt_at_epoch(monkeypatch, n):
+    """Make the training raise KeyboardInterrupt (Ctrl-C) when epoch ``n`` starts; count epochs run."""
+    from audiosr.neural import NeuralUpsampler
+
+    calls = {"n": 0}
+    original = NeuralUpsampler._run_epoch
+
+    def run(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == n:
+            raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(NeuralUpsampler, "_run_epoch", run)
+    return calls
+
+
+@pytest.mark.parametrize("estimator", ["dualbranch", "spectraldnn"])
+def test_train_interrupted_resumes_from_its_checkpoint(tmp_path, capsys, monkeypatch, estimator):
+    # Ctrl-C after minutes of training used to save nothing, and nothing could resume.
+    data = _train_corpus(tmp_path / "data")
+    model = tmp_path / "m.pt"
+    ckpt = tmp_path / "m.pt.ckpt"
+    argv = ["train", str(data), "--rate", "2", "-o", str(model), "--epochs", "3", "--segment", "2048", "--quiet"]
+    argv += ["--estimator", estimator]
+    _interrupt_at_epoch(monkeypatch, 3)
+    assert main(argv) == 130
+    err = capsys.readouterr().err
+    assert f"interrupted; the checkpoint {ckpt} was kept (epoch 2 of 3, " in err
+    assert "run the same command again to resume" in err
+    assert ckpt.is_file() and not model.exists()
+    calls = _interrupt_at_epoch(monkeypatch, None)
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert f"resuming from {ckpt} (epoch 2 of 3, " in captured.err
+    assert calls["n"] == 1  # only the missing epoch ran
+    assert model.is_file() and not ckpt.exists()  # removed once the model is written
+    assert audiosr.load_model(model).n_iter_ == 3
+
+
+def test_train_checkpoint_options(tmp_path, capsys, monkeypatch):
+    data = _train_corpus(tmp_path / "data")
+    argv = ["train", str(data), "--rate", "2", "-o", str(tmp_path / "m.pt"), "--epochs", "2", "--segment", "2048"]
+    argv += ["--estimator", "spectraldnn", "--quiet"]
+    _interrupt_at_epoch(monkeypatch, 1)
+    assert main([*argv, "--no-checkpoint"]) == 130
+    assert "nothing was saved (--no-checkpoint)" in capsys.readouterr().err
+    _interrupt_at_epoch(monkeypatch, 1)
+    assert main([*argv, "--checkpoint", str(tmp_path / "run.ckpt")]) == 130
+    assert "interrupted before the first epoch ended" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
+    _interrupt_at_epoch(monkeypatch, 2)
+    assert main([*argv, "--checkpoint", str(tmp_path / "run.ckpt"), "--minutes", "5"]) == 130
+    assert "(epoch 1 of 2, 0.0 of 5 min trained)" in capsys.readouterr().err
+    # Another configuration does not resume someone else's checkpoint.
+    assert argv[6:8] == ["--epochs", "2"]
+    assert main([*argv[:6], "--epochs", "3", *argv[8:], "--checkpoint", str(tmp_path / "run.ckpt")]) == 2
+    err = capsys.readouterr().err
+    assert "belongs to another configuration" in err and "--no-checkpoint" in err
+    assert main([*argv, "--checkpoint", str(tmp_path / "no" / "run.ckpt")]) == 2
+    assert "does not exist" in capsys.readouterr().err
 
 
 def test_train_errors(tmp_path, capsys):

@@ -194,6 +194,29 @@ def test_length_mismatch_truncates_and_warns(noise):
         lsd(y, y[:-3000])
 
 
+@pytest.mark.parametrize("metric", [snr, si_sdr, lsd])
+def test_length_tolerance_is_shared_with_length_mismatch(noise, metric):
+    # One rule for the library (a warning) and `audiosr evaluate` (an error without --trim).
+    y = np.tile(noise[0], 2)
+    cut = y[: len(y) - metrics.LENGTH_TOLERANCE]
+    assert metrics.length_mismatch(len(y), len(cut)) is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        metric(y, cut)
+    cut = cut[:-1]
+    described = metrics.length_mismatch(len(y), len(cut))
+    assert described == f"y_true has {len(y)} samples and y_pred {len(cut)}, a difference of more than 2048 samples"
+    with pytest.warns(UserWarning, match=f"^{described}; both are truncated to {len(cut)}"):
+        metric(y, cut)
+
+
+def test_length_mismatch_says_seconds_with_a_rate():
+    said = metrics.length_mismatch(216000, 20000, sr=48000, names=("the reference", "the estimate"))
+    assert said.startswith("the reference has 216000 samples (4.500 s) and the estimate 20000 (0.417 s)")
+    assert metrics.length_mismatch(100, 90, tolerance=5) is not None
+    assert metrics.length_mismatch(100, 95, tolerance=5) is None
+
+
 # ------------------------------------------------------------ properties
 
 

@@ -414,3 +414,91 @@ def test_weights_that_turn_non_finite_are_rolled_back(monkeypatch):
     with pytest.warns(RuntimeWarning, match="rolled back"):
         model = DualBranchSR(rate=4, **{**TINY, "max_epochs": 1}).fit(X, y)
     assert all(torch.isfinite(p).all() for p in model.module_.parameters())
+
+
+# ------------------------------------------------------------------ progress bar and time budget
+
+
+@pytest.fixture
+def bars(monkeypatch):
+    """Record every tqdm bar the training makes, and its counter after each update."""
+    import io
+
+    import tqdm.auto
+    from tqdm import tqdm as base
+
+    made = []
+
+    class Recorder(base):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs, file=io.StringIO())
+            self.seen = []
+            made.append(self)
+
+        def update(self, n=1):
+            done = super().update(n)
+            self.seen.append(self.n)
+            return done
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", Recorder)
+    return made
+
+
+def test_progress_bar_moves_every_step_not_every_epoch(bars, monkeypatch):
+    X, y = data()  # 12 patches of 256 samples: 6 steps of 2 per epoch
+    seen_by_epoch = []
+    original = NeuralUpsampler._run_epoch
+
+    def watched(self, *args, **kwargs):
+        out = original(self, *args, **kwargs)
+        seen_by_epoch.append(list(bars[0].seen))
+        return out
+
+    monkeypatch.setattr(NeuralUpsampler, "_run_epoch", watched)
+    DualBranchSR(rate=4, **{**TINY, "batch_size": 2, "verbose": 1}).fit(X, y)
+    (bar,) = bars
+    assert bar.total == 12
+    assert seen_by_epoch == [[1, 2, 3, 4, 5, 6], list(range(1, 13))]
+    assert bar.postfix.startswith("epoch=2/2, loss=")
+
+
+def test_progress_bar_follows_the_time_budget(bars, monkeypatch):
+    # `audiosr train --minutes 2` showed 0/20 epochs throughout: with max_time the bar
+    # counts the budget's seconds, within the epoch. A fake clock makes each step 1 s.
+    import time
+
+    clock = {"now": 1000.0}
+
+    def monotonic():
+        clock["now"] += 0.25  # the loop reads the clock about four times a step
+        return clock["now"]
+
+    monkeypatch.setattr(time, "monotonic", monotonic)
+    X, y = data()
+    model = DualBranchSR(rate=4, **{**TINY, "batch_size": 2, "max_epochs": 100, "max_time": 10, "verbose": 1})
+    model.fit(X, y)
+    (bar,) = bars
+    assert bar.total == 10 and bar.unit == "s"
+    assert 1 <= model.n_iter_ <= 2  # under 12 steps fit in 10 fake seconds
+    assert len(set(bar.seen)) >= 5 and bar.seen == sorted(bar.seen) and bar.seen[-1] >= 9
+
+
+def test_time_budget_is_shared_by_resumed_runs(tmp_path, monkeypatch):
+    X, y = data()
+    path = tmp_path / "train.ckpt"
+    params = {**TINY, "max_epochs": 50, "max_time": 60.0}
+    count_epochs(monkeypatch, fail_at=3)
+    with pytest.raises(KeyboardInterrupt):
+        DualBranchSR(rate=4, checkpoint=path, **params).fit(X, y)
+    saved = torch.load(path, weights_only=True)
+    assert saved["epoch"] == 2 and 0 < saved["elapsed"] < 60
+    # A budget already spent trains no further (no empty epoch either) ...
+    calls = count_epochs(monkeypatch)
+    spent = DualBranchSR(rate=4, checkpoint=path, **{**params, "max_time": saved["elapsed"] / 2}).fit(X, y)
+    assert calls["n"] == 0 and spent.n_iter_ == 2 and len(spent.loss_curve_) == 2
+    # ... and what is left of it is used: the elapsed time keeps growing in the file.
+    calls = count_epochs(monkeypatch, fail_at=2)
+    with pytest.raises(KeyboardInterrupt):
+        DualBranchSR(rate=4, checkpoint=path, **params).fit(X, y)
+    again = torch.load(path, weights_only=True)
+    assert again["epoch"] == 3 and again["elapsed"] > saved["elapsed"]

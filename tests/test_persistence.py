@@ -1,7 +1,11 @@
 """Tests for audiosr.persistence: weights-only model files, joblib files, and their use on the command line."""
 
+import os
 import pickle
+import subprocess
+import sys
 import zipfile
+from pathlib import Path
 
 import joblib
 import numpy as np
@@ -12,6 +16,8 @@ import torch
 import audiosr
 from audiosr import AudioUNet, DualBranchSR, SpectralDNN, SplineUpsampler, load_model, save_model
 from audiosr.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
 
 TINY = {
     DualBranchSR: dict(filters=(4, 8), kernel_sizes=(9, 5), patch_len=256),
@@ -42,14 +48,70 @@ def test_weights_round_trip_is_bit_exact(cls, tmp_path):
     assert payload["format"] == "audiosr-weights" and payload["estimator"] == cls.__name__
 
 
-def test_weights_file_that_runs_code_is_refused(tmp_path):
-    class Evil:
-        def __reduce__(self):
-            return (print, ("pwned",))
+class _Touch:
+    """Unpickles as a call that creates a file: proof that loading ran the file's code."""
 
-    torch.save({"format": "audiosr-weights", "payload": Evil()}, tmp_path / "evil.pt")
-    with pytest.raises(ValueError, match="not an audiosr weights file"):
-        load_model(tmp_path / "evil.pt")
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+@pytest.mark.parametrize("allow_pickle", [False, True])
+def test_weights_file_that_runs_code_is_refused(tmp_path, allow_pickle):
+    # A zip .pt from torch.save of an object with __reduce__: torch's own refusal
+    # advises weights_only=False, which would run the code; that advice must not pass on.
+    torch.save({"format": "audiosr-weights", "payload": _Touch(tmp_path / "PWNED")}, tmp_path / "evil.pt")
+    with pytest.raises(ValueError, match="not an audiosr weights file") as info:
+        load_model(tmp_path / "evil.pt", allow_pickle=allow_pickle)
+    message = str(info.value)
+    assert "weights_only=False" not in message and "weights_only" not in message
+    assert "pickled Python objects" in message and "audiosr refuses it" in message
+    assert not (tmp_path / "PWNED").exists()
+
+
+# The issue's reproduction: a plain pickle named .pt whose loading runs a shell command.
+_PWNED = (
+    "import os, pickle; E = type('E', (), {'__reduce__': lambda s: (os.system, ('touch PWNED',))}); "
+    "pickle.dump(E(), open('model.pt', 'wb'))"
+)
+
+
+def _make_pwned_pt(folder):
+    subprocess.run([sys.executable, "-c", _PWNED], cwd=folder, check=True, timeout=60)
+    return folder / "model.pt"
+
+
+def test_pickle_named_pt_is_refused_by_default(tmp_path, monkeypatch):
+    path = _make_pwned_pt(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="pickle.*Unpickling runs code.*allow_pickle=True.*--trust-pickle"):
+        load_model(path)
+    assert not (tmp_path / "PWNED").exists()
+
+
+def test_pickle_named_pt_is_refused_on_the_command_line(tmp_path, monkeypatch, capsys):
+    path = _make_pwned_pt(tmp_path)
+    x = np.sin(np.arange(4000) / 5)
+    sf.write(tmp_path / "in.wav", x, 4000, subtype="PCM_16")
+    monkeypatch.chdir(tmp_path)
+    assert main(["upsample", "in.wav", "-o", "o.wav", "--model", str(path)]) != 0
+    assert "Unpickling runs code" in capsys.readouterr().err
+    assert not (tmp_path / "PWNED").exists() and not (tmp_path / "o.wav").exists()
+    # The same through a separate process of this checkout's audiosr.
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run(
+        [sys.executable, "-m", "audiosr", "upsample", "in.wav", "-o", "o.wav", "--model", "model.pt"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert "Unpickling runs code" in done.stderr
+    assert not (tmp_path / "PWNED").exists()
 
 
 def test_newer_format_and_unknown_estimator_are_refused(tmp_path):
@@ -73,21 +135,29 @@ def test_newer_format_and_unknown_estimator_are_refused(tmp_path):
 def test_joblib_files(tmp_path):
     model, X = fitted(DualBranchSR)
     joblib.dump(model, tmp_path / "m.joblib")
-    np.testing.assert_array_equal(load_model(tmp_path / "m.joblib").transform(X), model.transform(X))
-    with pytest.raises(ValueError, match="allow_pickle=False"):
-        load_model(tmp_path / "m.joblib", allow_pickle=False)
+    loaded = load_model(tmp_path / "m.joblib", allow_pickle=True)
+    np.testing.assert_array_equal(loaded.transform(X), model.transform(X))
     joblib.dump({"not": "a model"}, tmp_path / "dict.joblib")
     with pytest.raises(TypeError, match="holds a builtins.dict, not an audiosr model"):
-        load_model(tmp_path / "dict.joblib")
+        load_model(tmp_path / "dict.joblib", allow_pickle=True)
     # Saved by another version: the version string in the pickle differs.
     blob = pickle.dumps(model).replace(audiosr.__version__.encode(), b"0.0.0")
     (tmp_path / "old.pkl").write_bytes(blob)
     with pytest.warns(UserWarning, match="saved by audiosr 0.0.0"):
-        load_model(tmp_path / "old.pkl")
+        load_model(tmp_path / "old.pkl", allow_pickle=True)
     # A pickle of a class this installation does not have.
     (tmp_path / "foreign.pkl").write_bytes(b"cnot_a_module\nCls\n)\x81.")
     with pytest.raises(ValueError, match="another audiosr version"):
-        load_model(tmp_path / "foreign.pkl")
+        load_model(tmp_path / "foreign.pkl", allow_pickle=True)
+
+
+@pytest.mark.parametrize("compress", [0, 3, "gzip", "bz2", "xz", "lzma"])
+def test_joblib_files_are_refused_without_allow_pickle(tmp_path, compress):
+    model, _ = fitted(SpectralDNN)
+    joblib.dump(model, tmp_path / "m.joblib", compress=compress)
+    with pytest.raises(ValueError, match="is a pickle \\(joblib\\) file.*allow_pickle=True") as info:
+        load_model(tmp_path / "m.joblib")
+    assert "made yourself" in str(info.value)
 
 
 @pytest.mark.parametrize("content", [b"", b"hello world", b"PK\x03\x04broken"])

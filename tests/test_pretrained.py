@@ -56,3 +56,42 @@ def test_upsample_uses_the_matching_pretrained_model_by_default(tmp_path, capsys
     assert main(["upsample", str(tmp_path / "in.wav"), "-o", str(tmp_path / "o2.wav"), "--model", "speech-x4-16k"]) == 0
     assert main(["upsample", str(tmp_path / "in.wav"), "-o", str(tmp_path / "o3.wav"), "--rate", "2"]) == 0
     assert "no pretrained model for 4000 Hz x2; using sinc" in capsys.readouterr().err
+
+
+@pytest.fixture
+def index_folder(tmp_path, monkeypatch):
+    """Point the registry at an empty folder (as from a clone's parent folder); restore the cache after."""
+    pretrained._index.cache_clear()
+    monkeypatch.setattr(pretrained, "_folder", lambda: tmp_path)
+    yield tmp_path
+    pretrained._index.cache_clear()
+
+
+def test_missing_index_is_an_error_not_an_empty_list(index_folder, tmp_path, capsys):
+    for call in (pretrained.list, lambda: pretrained.find(4000, 16000), lambda: pretrained.info("speech-x4-16k")):
+        with pytest.raises(FileNotFoundError, match="pretrained index is missing at .*index.json.*Work inside the clone"):
+            call()
+    # The command line says the same, without a traceback, instead of quietly using sinc.
+    sf.write(tmp_path / "in.wav", np.zeros(4000), 4000)
+    assert main(["upsample", str(tmp_path / "in.wav"), "-o", str(tmp_path / "out.wav"), "--rate", "4"]) != 0
+    err = capsys.readouterr().err
+    assert "pretrained index is missing" in err and "Traceback" not in err
+
+
+def test_missing_index_names_a_namespace_package(index_folder, monkeypatch):
+    import sys
+    import types
+
+    shadow = types.ModuleType("audiosr")
+    shadow.__path__ = [str(index_folder)]  # a clone folder without __init__.py: no __file__
+    monkeypatch.setitem(sys.modules, "audiosr", shadow)
+    with pytest.raises(FileNotFoundError, match="imported as a namespace package"):
+        pretrained.list()
+
+
+def test_an_index_without_models_lists_nothing(index_folder):
+    (index_folder / "index.json").write_text("{}")
+    assert pretrained.list() == []
+    assert pretrained.find(4000, 16000) is None
+    with pytest.raises(ValueError, match="available: none"):
+        pretrained.info("speech-x4-16k")

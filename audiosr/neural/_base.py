@@ -100,13 +100,36 @@ def _batch_snr(pred, target):
     return float((10 * torch.log10(num / den)).mean())
 
 
+def checkpoint_progress(path):
+    """Where a training ``checkpoint`` file stands, or None when there is none (or it is unreadable).
+
+    Returns
+    -------
+    progress : dict or None
+        ``{"epoch": epochs finished, "elapsed": seconds trained so far}``. For saying
+        where a resumed run starts: ``fit`` still checks that the file fits the run.
+    """
+    if not os.path.exists(path):
+        return None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        return {"epoch": int(state["epoch"]), "elapsed": float(state.get("elapsed", 0.0))}
+    except Exception:  # fit() says what is wrong with the file
+        return None
+
+
 class _Checkpoint:
     """Training state written atomically after every epoch, so an interrupted fit loses at most one.
 
     The file is a PyTorch file of tensors and plain values, read back with
     ``weights_only=True``. A fingerprint of the estimator's parameters and of the
-    training data guards against resuming another run.
+    training data guards against resuming another run. It also keeps the seconds
+    trained so far (``elapsed``), so that ``max_time`` is a budget for all the runs
+    that resume it together.
     """
+
+    #: What ``track`` (the loop's state) contributes to the file.
+    _TRACKED = ("best_score", "best_state", "stale", "stopped", "epoch", "elapsed")
 
     _IGNORED = {"verbose", "checkpoint", "device", "warm_start", "max_time"}
 
@@ -152,9 +175,10 @@ class _Checkpoint:
             "validation_scores": list(est.validation_scores_),
             "n_iter": int(est.n_iter_),
             "t": int(est.t_),
-            **{k: track[k] for k in ("best_score", "best_state", "stale", "stopped", "epoch")},
+            **{k: track[k] for k in self._TRACKED},
         }
         state["best_score"] = float(state["best_score"])
+        state["elapsed"] = float(state["elapsed"])
         with atomic_output(self.path) as tmp:
             torch.save(state, tmp)
 
@@ -184,8 +208,7 @@ class NeuralUpsampler(BaseUpsampler):
         Adam's initial step size.
     lr_schedule : {"poly", "constant"}
         ``"poly"``: polynomial decay with power 0.5 (TFNet), reaching zero at the end of
-        ``max_epochs`` or at ``max_time``, whichever comes first. After a resume from a
-        ``checkpoint`` the time budget starts again.
+        ``max_epochs`` or at ``max_time``, whichever comes first.
     batch_size : int
         Examples per step, also used for inference.
     max_epochs : int
@@ -193,7 +216,9 @@ class NeuralUpsampler(BaseUpsampler):
     max_time : float or None
         Stop training after this many seconds (checked before every step), whatever
         the epoch: a wall-clock training budget. The last epoch may then be partial
-        and counts in ``n_iter_``. Results depend on the machine's speed.
+        and counts in ``n_iter_``. Results depend on the machine's speed. With a
+        ``checkpoint`` the budget is shared by all the runs that resume it: a resumed
+        ``fit`` trains for what is left (raise ``max_time`` to extend a run).
     weight_decay : float
         lambda of the ``lambda * ||Theta||^2`` term added to the loss (over weights, not biases).
     early_stopping : bool
@@ -210,7 +235,9 @@ class NeuralUpsampler(BaseUpsampler):
     device : str
         ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ``"cuda:N"``.
     verbose : int
-        0: silent. >= 1: a progress bar over epochs showing the loss and validation SNR.
+        0: silent. >= 1: a progress bar (on standard error) that moves every step: over
+        the steps of ``max_epochs``, or over the seconds of ``max_time`` when it is set,
+        showing the epoch, the loss and the validation score.
     warm_start : bool
         Continue training the existing module on the next ``fit`` instead of starting over.
     checkpoint : str, path-like or None
@@ -330,8 +357,10 @@ class NeuralUpsampler(BaseUpsampler):
     def _train(self, inputs, targets, device, seed, continuing=False):
         checkpoint = _Checkpoint(self.checkpoint, self, inputs, targets) if self.checkpoint is not None else None
         resume = checkpoint.load() if checkpoint is not None and not continuing else None
+        spent = 0.0  # seconds trained by the runs this one resumes
         if resume is not None:
             seed = resume["seed"]  # the split and shuffles of the interrupted run
+            spent = float(resume.get("elapsed", 0.0))
         rng = np.random.default_rng(seed)
         n = len(inputs)
         order = rng.permutation(n)
@@ -352,7 +381,9 @@ class NeuralUpsampler(BaseUpsampler):
         optimizer = torch.optim.Adam(module.parameters(), lr=self.learning_rate, betas=(0.9, 0.999), eps=1e-7)
         steps_per_epoch = math.ceil(len(train_idx) / self.batch_size)
         scheduler = None
-        deadline = None if self.max_time is None else time.monotonic() + self.max_time
+        started = time.monotonic()
+        # max_time is the budget of all the runs of one checkpoint: a resumed run gets what is left.
+        deadline = None if self.max_time is None else started + self.max_time - spent
         if self.lr_schedule == "poly":
             total_steps = self.max_epochs * steps_per_epoch
 
@@ -365,7 +396,7 @@ class NeuralUpsampler(BaseUpsampler):
                 return max(0.0, 1.0 - done) ** 0.5
 
             scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, poly_factor)
-        track = {"best_score": -np.inf, "best_state": None, "stale": 0, "stopped": False, "epoch": 0}
+        track = {"best_score": -np.inf, "best_state": None, "stale": 0, "stopped": False, "epoch": 0, "elapsed": spent}
         if resume is not None:
             module.load_state_dict(resume["module"])
             optimizer.load_state_dict(resume["optimizer"])
@@ -380,45 +411,78 @@ class NeuralUpsampler(BaseUpsampler):
             self.t_ = int(resume.get("t", 0))
             track.update({k: resume[k] for k in ("best_score", "best_state", "stale", "stopped", "epoch")})
         epochs = range(track["epoch"], self.max_epochs)
-        bar = None
-        if self.verbose:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=self.max_epochs, initial=track["epoch"], desc=type(self).__name__, unit="epoch")
-        for epoch in epochs:
-            if track["stopped"]:
-                break
-            completed = self._run_epoch(module, optimizer, scheduler, rng, x_train, y_train, device, deadline)
-            postfix = {"loss": f"{self.loss_curve_[-1]:.3g}"}
-            if self.early_stopping:
-                score = self._validation_score(x_val, y_val)
-                self.validation_scores_.append(score)
-                postfix[self._validation_label] = f"{score:.3g}"
-                if score > track["best_score"] + self.tol:
-                    track.update(best_score=score, best_state=copy.deepcopy(module.state_dict()), stale=0)
-                else:
-                    track["stale"] += 1
-                track["stopped"] = track["stale"] >= self.n_iter_no_change
-            if not completed:
-                track["stopped"] = True  # out of time (max_time)
-            track["epoch"] = epoch + 1
-            if checkpoint is not None:
-                checkpoint.save(seed, module, optimizer, scheduler, rng, device, track)
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(postfix)
+        bar = self._progress_bar(track["epoch"] * steps_per_epoch, steps_per_epoch, spent) if self.verbose else None
+        on_step = None
         if bar is not None:
-            bar.close()
+
+            def on_step():
+                # Per step, so that the bar moves within an epoch: steps done, or seconds
+                # of the time budget (a budget usually ends training before max_epochs).
+                if deadline is None:
+                    bar.update(1)
+                else:
+                    bar.update(max(0, min(bar.total, int(spent + time.monotonic() - started)) - bar.n))
+
+        postfix = {}
+        try:
+            for epoch in epochs:
+                if track["stopped"]:
+                    break
+                if deadline is not None and time.monotonic() >= deadline:
+                    break  # out of time before a step of this epoch: no empty epoch in the curves
+                if bar is not None:
+                    bar.set_postfix({"epoch": f"{epoch + 1}/{self.max_epochs}", **postfix})
+                completed = self._run_epoch(
+                    module, optimizer, scheduler, rng, x_train, y_train, device, deadline, on_step=on_step
+                )
+                postfix = {"loss": f"{self.loss_curve_[-1]:.3g}"}
+                if self.early_stopping:
+                    score = self._validation_score(x_val, y_val)
+                    self.validation_scores_.append(score)
+                    postfix[self._validation_label] = f"{score:.3g}"
+                    if score > track["best_score"] + self.tol:
+                        track.update(best_score=score, best_state=copy.deepcopy(module.state_dict()), stale=0)
+                    else:
+                        track["stale"] += 1
+                    track["stopped"] = track["stale"] >= self.n_iter_no_change
+                if not completed:
+                    track["stopped"] = True  # out of time (max_time)
+                track["epoch"] = epoch + 1
+                track["elapsed"] = spent + time.monotonic() - started
+                if checkpoint is not None:
+                    checkpoint.save(seed, module, optimizer, scheduler, rng, device, track)
+                if bar is not None:
+                    bar.set_postfix({"epoch": f"{epoch + 1}/{self.max_epochs}", **postfix})
+        finally:
+            if bar is not None:
+                bar.close()  # also on Ctrl-C: what follows starts on a new line
         if self.early_stopping and track["best_state"] is not None:
             module.load_state_dict(track["best_state"])
             self.best_validation_score_ = float(track["best_score"])
         module.eval()
 
-    def _run_epoch(self, module, optimizer, scheduler, rng, x_train, y_train, device, deadline=None):
+    def _progress_bar(self, steps_done, steps_per_epoch, spent):
+        """The tqdm bar of ``verbose``: over steps, or over the seconds of ``max_time``."""
+        from tqdm.auto import tqdm
+
+        name = type(self).__name__
+        if self.max_time is None:
+            total = self.max_epochs * steps_per_epoch
+            return tqdm(total=total, initial=steps_done, desc=name, unit="step")
+        total = math.ceil(self.max_time)
+        return tqdm(
+            total=total,
+            initial=min(total, int(spent)),
+            desc=f"{name} (time budget)",
+            unit="s",
+            bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} s [{elapsed}<{remaining}{postfix}]",
+        )
+
+    def _run_epoch(self, module, optimizer, scheduler, rng, x_train, y_train, device, deadline=None, on_step=None):
         """One pass over the training examples; appends to ``loss_curve_``.
 
         Returns False when ``deadline`` (a ``time.monotonic()`` value) passed before the
-        pass was complete.
+        pass was complete. ``on_step`` is called after every step (the progress bar).
         """
         module.train()
         decayed = [p for name, p in module.named_parameters() if not name.endswith("bias")]
@@ -440,13 +504,15 @@ class NeuralUpsampler(BaseUpsampler):
                 # The irfft path can overflow; a step on a non-finite loss would
                 # poison every weight, so it is skipped.
                 skipped += 1
-                continue
-            loss.backward()
-            optimizer.step()
-            if scheduler is not None:
-                scheduler.step()
-            total += loss.item() * len(idx)
-            count += len(idx)
+            else:
+                loss.backward()
+                optimizer.step()
+                if scheduler is not None:
+                    scheduler.step()
+                total += loss.item() * len(idx)
+                count += len(idx)
+            if on_step is not None:
+                on_step()
         if not all(torch.isfinite(p).all() for p in module.parameters()):
             module.load_state_dict(good_state)
             warnings.warn(

@@ -18,6 +18,7 @@ from __future__ import annotations
 import builtins
 import copy
 import json
+import sys
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -29,12 +30,26 @@ def _folder():
     return Path(str(resources.files("audiosr") / "pretrained"))
 
 
+def _missing_index(index):
+    message = (
+        f"audiosr's pretrained index is missing at {index}: is `audiosr` imported from the wrong folder "
+        "(a clone's parent folder)? Work inside the clone or install the package."
+    )
+    package = sys.modules.get("audiosr")
+    if package is not None and getattr(package, "__file__", None) is None:
+        # A folder named audiosr without __init__.py (a clone) shadows the package.
+        places = ", ".join(str(p) for p in getattr(package, "__path__", []))
+        message += f" Here `audiosr` is the folder {places}, imported as a namespace package."
+    return FileNotFoundError(message)
+
+
 @lru_cache(maxsize=1)
 def _index():
     # Package data does not change while running: read it once (the CLI asks per file).
     index = _folder() / "index.json"
     if not index.is_file():
-        return {}
+        # Never an empty list: that reads as "no models ship" and silently drops them.
+        raise _missing_index(index)
     return {name: meta for name, meta in json.loads(index.read_text()).items() if (_folder() / f"{name}.pt").is_file()}
 
 
@@ -44,6 +59,14 @@ def list():  # noqa: A001 - the registry's natural verb, as torch.hub.list
     Returns
     -------
     names : list of str
+        Empty when the index lists no model.
+
+    Raises
+    ------
+    FileNotFoundError
+        When the package's index of models is missing (e.g. ``audiosr`` was imported
+        from the parent folder of a clone instead of the package); :func:`info` and
+        :func:`find` raise it too.
     """
     return sorted(_index())
 
