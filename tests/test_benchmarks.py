@@ -111,3 +111,14 @@ def test_speed_smoke_run_writes_every_row(tmp_path):
     for name in speed.CLASSICAL + ("SpectralDNN", "AudioUNet", "DualBranchSR"):
         assert 10 < float(rows[name]["long_peak_mb"]) < 4000
     assert "| Sinc |" in (out / "speed.md").read_text()
+
+
+def test_low_band_smoke_run_writes_the_report(tiny_corpus, tmp_path):
+    low_band = _script("low_band")
+    out = tmp_path / "results"
+    argv = ["--data", str(tiny_corpus), "--models", "speech-x4-16k", "--files", "1", "--decimations", "iir", "fir",
+            "--out", str(out)]  # fmt: skip
+    assert low_band.main(argv) == 0
+    report = (out / "low_band.md").read_text()
+    assert "## Decision" in report and "method='fir'" in report
+    assert "| off (network output) |" in report and "| **0.75 (width 0.1)** |" in report
