@@ -71,6 +71,12 @@ that setting are marked **bold** below.
   0.9): pass `keep_low_band=0.9` when the input is known to be flat that far. Widths 0.05, 0.1 and 0.2 are
   indistinguishable; 0.1 keeps the filter short ({taps} taps at rate 4, {reach} low-rate samples of extra
   context when streaming).
+* **What it does not fix**: on `fir` inputs the speech networks stay far below the sinc interpolator in SNR
+  whatever the setting (speech-x4-16k: about 9 dB against 15). They were trained on Chebyshev-filtered
+  inputs only and mistreat the top of the band (0.8-1.0 of the Nyquist frequency), which such inputs do
+  have; a crossover at 0.75 leaves that band to them, 0.9 takes part of it back (+1.2 to +1.5 dB on
+  the network's own output). Training
+  on inputs made with several anti-alias filters is the fix for that, not this parameter.
 * **Old files** (weights files and pickles saved before the parameter existed, the shipped pretrained models
   among them) load with `keep_low_band=False` (`_legacy_params`): that is how they were evaluated, so the
   figures stored with them (`audiosr/pretrained/index.json`) stay true. Set it on a loaded model with
