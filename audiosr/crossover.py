@@ -12,7 +12,7 @@ input) and ``LP`` a symmetric (zero-phase, zero-delay) Kaiser-windowed FIR low-p
 gain falls from one to zero over a transition band of ``width`` centred on the crossover
 frequency. The two parts are complementary, so nothing is lost or doubled in the
 transition band: below it the output is the interpolated input, above it the model's
-output, each to within the filter's ripple (``1e-4``, 80 dB).
+output, each to within the filter's ripple (an 80 dB design: about ``1e-4``).
 
 Frequencies are fractions of the *input's* Nyquist frequency (``sr_low / 2``). Signals
 made by :func:`audiosr.decimate`'s default filter hold their band only up to 0.8 of it
@@ -125,8 +125,9 @@ def crossover_filter(rate, crossover=DEFAULT_CROSSOVER, *, width=TRANSITION_WIDT
     Returns
     -------
     h : ndarray of shape (2 * half + 1,)
-        Read-only taps, unit gain at DC; gain within 1e-4 of one below ``crossover - width / 2``
-        and of zero above ``crossover + width / 2``.
+        Read-only taps, unit gain at DC; gain within 2e-4 of one below ``crossover - width / 2``
+        and of zero above ``crossover + width / 2`` (for crossovers of 0.3 and more and widths up
+        to 0.2; a crossover near ``width / 2`` leaves hardly any passband).
 
     Examples
     --------
