@@ -198,3 +198,14 @@ def test_input_makers_smoke_run(tiny_corpus, tmp_path):
     assert "python benchmarks/input_makers.py --data" in report
     assert "## speech-x4-16k (4000 Hz → 16000 Hz)" in report and "| `soxr_hq` |" in report
     assert "| input made by | model 0–0.8 | model 0.8–1 | model > 1 | sinc 0–0.8 |" in report
+
+
+def test_low_band_smoke_run_writes_the_report(tiny_corpus, tmp_path):
+    low_band = _script("low_band")
+    out = tmp_path / "results"
+    argv = ["--data", str(tiny_corpus), "--models", "speech-x4-16k", "--files", "1", "--decimations", "iir", "fir",
+            "--out", str(out)]  # fmt: skip
+    assert low_band.main(argv) == 0
+    report = (out / "low_band.md").read_text()
+    assert "## Decision" in report and "method='fir'" in report
+    assert "| off (network output) |" in report and "| **0.75 (width 0.1)** |" in report

@@ -28,6 +28,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._validation import check_choice, check_clips, check_rate, check_target
 from ..base import BaseUpsampler
 from ..classical import CLASSICAL_METHODS
+from ..crossover import check_keep_low_band, crossover_reach, low_band_passthrough
 from ..io import atomic_output
 from .losses import log_spectral_loss
 
@@ -131,7 +132,7 @@ class _Checkpoint:
     #: What ``track`` (the loop's state) contributes to the file.
     _TRACKED = ("best_score", "best_state", "stale", "stopped", "epoch", "elapsed")
 
-    _IGNORED = {"verbose", "checkpoint", "device", "warm_start", "max_time"}
+    _IGNORED = {"verbose", "checkpoint", "device", "warm_start", "max_time", "keep_low_band"}
 
     def __init__(self, path, estimator, inputs, targets):
         self.path = os.fspath(path)
@@ -198,6 +199,8 @@ class NeuralUpsampler(BaseUpsampler):
     * optionally ``_init_module(module, inputs, targets)``: data-dependent state of a
       fresh module, kept as buffers so that it travels in the state dict;
     * ``_upsample_clips(X, rate, device)`` -> up-sampled clips, with the module in eval mode;
+    * optionally ``_network_geometry(rate)``: ``_stream_geometry`` of the network alone
+      (the base adds the low-band crossover's reach);
     * optionally ``_loss(pred, target)`` (default: mean squared error) and
       ``_score_batch(pred, target)`` with ``_validation_label`` (default: mean SNR in dB,
       "val_snr"), the early-stopping score of module outputs, higher is better.
@@ -246,6 +249,13 @@ class NeuralUpsampler(BaseUpsampler):
         the file resumes from it, so an interrupted training loses at most one epoch and
         ends with the same weights as an uninterrupted one. The file is refused if it was
         written for other parameters or data. Delete it to start over.
+
+    Inference parameter
+    -------------------
+    keep_low_band : bool or float
+        Low-band passthrough, applied by ``transform`` to the network's output
+        (:func:`audiosr.crossover.low_band_passthrough`); not used in training, so it may
+        be changed on a fitted model with ``set_params``.
     """
 
     def __sklearn_tags__(self):
@@ -328,6 +338,7 @@ class NeuralUpsampler(BaseUpsampler):
         rate = check_rate(self.rate)
         self._check_params()
         self._check_training_params()
+        check_keep_low_band(self.keep_low_band)
         X = check_clips(X)
         y = check_target(y, X, rate)
         device = resolve_device(self.device)
@@ -572,9 +583,11 @@ class NeuralUpsampler(BaseUpsampler):
         Returns
         -------
         X_high : ndarray of shape (n_clips, n_times * rate)
-            In the dtype of ``X`` (float64 for non-float input).
+            In the dtype of ``X`` (float64 for non-float input). The network's output,
+            with the input's own band below the crossover unless ``keep_low_band`` is off.
         """
         rate = self._check_fitted_rate()
+        crossover = check_keep_low_band(self.keep_low_band)
         X = check_clips(X)
         peak = float(np.max(np.abs(X)))
         if peak > _MAX_PEAK:
@@ -587,6 +600,8 @@ class NeuralUpsampler(BaseUpsampler):
         self.module_.eval()
         with torch.inference_mode():
             out = np.asarray(self._upsample_clips(X, rate, device), dtype=X.dtype)
+        if crossover is not None:
+            out = low_band_passthrough(out, X, rate, crossover=crossover)
         if not np.all(np.isfinite(out)):
             # Never hand back silent garbage: a non-finite output is a failure, said so.
             raise ValueError(
@@ -594,6 +609,17 @@ class NeuralUpsampler(BaseUpsampler):
                 "(retrain, or load a good copy) or the input far outside what it was trained on."
             )
         return out
+
+    def _network_geometry(self, rate):
+        return super()._stream_geometry(rate)
+
+    def _stream_geometry(self, rate):
+        granularity, context = self._network_geometry(rate)
+        crossover = check_keep_low_band(self.keep_low_band)
+        if crossover is not None:
+            # The crossover filters the network's output: blocks need its reach on top, kept on the grid.
+            context += math.ceil(crossover_reach(rate, crossover) / granularity) * granularity
+        return granularity, context
 
     # ------------------------------------------------------------------ pickling
 
@@ -702,7 +728,7 @@ class PatchUpsampler(NeuralUpsampler):
         z = self._interpolate(X, rate)
         return np.stack([self._overlap_add(clip, patch_len, device) for clip in z])
 
-    def _stream_geometry(self, rate):
+    def _network_geometry(self, rate):
         # Blocks must start on the overlap-add grid of whole-signal processing (hop =
         # half a patch, in high-rate samples), and see every patch that covers their
         # samples in full: a patch plus the interpolators' reach on each side.

@@ -46,6 +46,9 @@ class AudioUNet(PatchUpsampler):
       ``sqrt(mean((y_hat - y)^2) + 1e-6)``; ``"mse"`` is the plain mean squared error.
     * **Biases**: convolutions have biases (Keras' default in the original), unlike
       TFNet's bias-free blocks.
+    * **Low-band passthrough** (ours, ``keep_low_band=True`` by default; off in
+      :meth:`paper`): the output below 0.75 of the input's Nyquist frequency is the
+      input's own band (:mod:`audiosr.crossover`).
     * **Training**: :meth:`paper` follows the maintainer's advice for multi-speaker
       r = 4 (issue #27: Adam at 3e-4, 50 epochs, patches of 8192) with the code's batch
       of 128 and a constant learning rate.
@@ -71,6 +74,15 @@ class AudioUNet(PatchUpsampler):
     patch_len : int or None, default=None
         Patch length in target samples, a multiple of ``2**(B + 1)``; ``None`` picks the
         smallest such length of at least 2048 (8192 for :meth:`paper`).
+    keep_low_band : bool or float, default=True
+        Low-band passthrough (:mod:`audiosr.crossover`): below a crossover frequency the
+        output is the input's own band (its windowed-sinc interpolation), above it the
+        network's, joined by a linear-phase crossover 0.1 of the input's Nyquist frequency
+        wide. ``True`` puts the crossover at 0.75 of the input's Nyquist frequency, a float
+        in (0, 1) at that fraction of it; ``False`` (or 0) returns the network's output as
+        it is. Used only by ``transform``, so it can be set on a fitted model with
+        ``set_params``. Models saved before the parameter existed load with ``False``, as
+        they were evaluated. Measured in ``benchmarks/results/low_band.md``.
     learning_rate : float, default=1e-3
         Adam's initial step size.
     lr_schedule : {"poly", "constant"}, default="poly"
@@ -151,6 +163,7 @@ class AudioUNet(PatchUpsampler):
         spectral_loss=0.0,
         input_upsampler="spline",
         patch_len=None,
+        keep_low_band=True,
         learning_rate=1e-3,
         lr_schedule="poly",
         batch_size=16,
@@ -175,6 +188,7 @@ class AudioUNet(PatchUpsampler):
         self.spectral_loss = spectral_loss
         self.input_upsampler = input_upsampler
         self.patch_len = patch_len
+        self.keep_low_band = keep_low_band
         self.learning_rate = learning_rate
         self.lr_schedule = lr_schedule
         self.batch_size = batch_size
@@ -191,14 +205,15 @@ class AudioUNet(PatchUpsampler):
         self.warm_start = warm_start
         self.checkpoint = checkpoint
 
-    _legacy_params = {"spectral_loss": 0.0}
+    _legacy_params = {"spectral_loss": 0.0, "keep_low_band": False}
 
     @classmethod
     def paper(cls, rate, **overrides):
         """Kuleshov et al.'s configuration: filters (128, 256, 512, 512), kernels (65, 33, 17, 9).
 
         Dropout 0.5, RMSE loss, patches of 8192 samples, batch 128, Adam at 3e-4 with a
-        constant learning rate, 50 epochs. About 56.4 M parameters; meant for a GPU.
+        constant learning rate, 50 epochs, no low-band passthrough. About 56.4 M parameters;
+        meant for a GPU.
 
         Parameters
         ----------
@@ -216,6 +231,7 @@ class AudioUNet(PatchUpsampler):
             kernel_sizes=(65, 33, 17, 9),
             dropout=0.5,
             loss="rmse",
+            keep_low_band=False,
             patch_len=8192,
             batch_size=128,
             learning_rate=3e-4,

@@ -259,6 +259,8 @@ class SpectralDNN(NeuralUpsampler):
       then carries the input's band exactly: low-pass it and you get the low-passed
       sinc interpolation. For float64 input the STFTs, this copy and the inverses run
       in float64 (the network in float32), so "exactly" means to float64 precision.
+      ``keep_low_band`` (the crossover every neural model shares, :mod:`audiosr.crossover`)
+      then changes next to nothing, but it is applied the same way.
     * **Training frames** are all frames of all clips, materialised as float32
       features of ``context * k_c`` values (1,161 at the defaults and rate 2, 4.6 kB a
       frame; an hour of 16 kHz audio is 450,000 frames, 2.1 GB). With
@@ -305,6 +307,15 @@ class SpectralDNN(NeuralUpsampler):
         original: (2048, 2048, 2048, 2048).
     dropout : float, default=0.0
         Dropout probability after each hidden layer (the original has none).
+    keep_low_band : bool or float, default=True
+        Low-band passthrough (:mod:`audiosr.crossover`): below a crossover frequency the
+        output is the input's own band (its windowed-sinc interpolation), above it the
+        network's, joined by a linear-phase crossover 0.1 of the input's Nyquist frequency
+        wide. ``True`` puts the crossover at 0.75 of the input's Nyquist frequency, a float
+        in (0, 1) at that fraction of it; ``False`` (or 0) returns the network's output as
+        it is. Used only by ``transform``, so it can be set on a fitted model with
+        ``set_params``. Models saved before the parameter existed load with ``False``, as
+        they were evaluated. Measured in ``benchmarks/results/low_band.md``.
     learning_rate : float, default=1e-3
         Adam's initial step size (Keras' default, as the original).
     lr_schedule : {"constant", "poly"}, default="constant"
@@ -403,6 +414,7 @@ class SpectralDNN(NeuralUpsampler):
         context=9,
         hidden_layer_sizes=(512, 512),
         dropout=0.0,
+        keep_low_band=True,
         learning_rate=1e-3,
         lr_schedule="constant",
         batch_size=128,
@@ -424,6 +436,7 @@ class SpectralDNN(NeuralUpsampler):
         self.context = context
         self.hidden_layer_sizes = hidden_layer_sizes
         self.dropout = dropout
+        self.keep_low_band = keep_low_band
         self.learning_rate = learning_rate
         self.lr_schedule = lr_schedule
         self.batch_size = batch_size
@@ -440,13 +453,16 @@ class SpectralDNN(NeuralUpsampler):
         self.warm_start = warm_start
         self.checkpoint = checkpoint
 
+    _legacy_params = {"keep_low_band": False}
+
     @classmethod
     def paper(cls, rate, **overrides):
         """Kuleshov's reimplementation of Li & Lee: four hidden layers of 2048 on 9 frames.
 
         n_fft 512 (32 ms at 16 kHz), context 9, hidden layers (2048, 2048, 2048, 2048),
         no dropout, Adam at 1e-3 (constant), batch 128, up to 100 epochs with early
-        stopping after 8 epochs without improvement (``tol=0``) on 10 % of the frames.
+        stopping after 8 epochs without improvement (``tol=0``) on 10 % of the frames, no
+        low-band passthrough.
         15.2 M parameters at rate 2 (14.2 M at rate 4); meant for a GPU.
 
         Parameters
@@ -466,6 +482,7 @@ class SpectralDNN(NeuralUpsampler):
             context=9,
             hidden_layer_sizes=(2048, 2048, 2048, 2048),
             dropout=0.0,
+            keep_low_band=False,
             learning_rate=1e-3,
             lr_schedule="constant",
             batch_size=128,
@@ -585,7 +602,7 @@ class SpectralDNN(NeuralUpsampler):
 
     # ------------------------------------------------------------------ inference
 
-    def _stream_geometry(self, rate):
+    def _network_geometry(self, rate):
         # STFT frames sit on a grid of n_fft / 4 high-rate samples from the clip's start;
         # blocks keep that grid. The final low-band restoration is a whole-block FFT, so
         # the context is generous (about 8k high-rate samples) for its edge effects to

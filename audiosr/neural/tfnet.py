@@ -151,6 +151,13 @@ class DualBranchSR(PatchUpsampler):
       about 0.7 dB of SNR (``benchmarks/results/findings.md``). Choose it when the
       high band's spectrum matters more than the waveform's error; on line spectra
       (pure harmonic tones) it can do worse than the squared error alone.
+    * **Low-band passthrough** (ours, ``keep_low_band=True`` by default): below 0.75 of
+      the input's Nyquist frequency the output is the input's own band, above it the
+      network's, through a linear-phase crossover (:mod:`audiosr.crossover`). On the
+      pretrained models it lowered LSD and LSD-LF everywhere and raised SNR for inputs
+      made with another anti-alias filter than the training pairs', at some SNR cost on
+      inputs made with the very same one (``benchmarks/results/low_band.md``).
+      :meth:`paper` sets False.
     * **Frequency-branch input**: linear magnitude, as in the code (no log), of an
       orthonormal FFT (``norm="ortho"``) so that magnitudes stay on the scale of the
       waveform.
@@ -199,6 +206,15 @@ class DualBranchSR(PatchUpsampler):
         cubic spline).
     patch_len : int or None, default=None
         Patch length N in target samples; see above.
+    keep_low_band : bool or float, default=True
+        Low-band passthrough (:mod:`audiosr.crossover`): below a crossover frequency the
+        output is the input's own band (its windowed-sinc interpolation), above it the
+        network's, joined by a linear-phase crossover 0.1 of the input's Nyquist frequency
+        wide. ``True`` puts the crossover at 0.75 of the input's Nyquist frequency, a float
+        in (0, 1) at that fraction of it; ``False`` (or 0) returns the network's output as
+        it is. Used only by ``transform``, so it can be set on a fitted model with
+        ``set_params``. Models saved before the parameter existed load with ``False``, as
+        they were evaluated. Measured in ``benchmarks/results/low_band.md``.
     learning_rate : float, default=1e-3
         Adam's initial step size.
     lr_schedule : {"poly", "constant"}, default="poly"
@@ -297,6 +313,7 @@ class DualBranchSR(PatchUpsampler):
         spectral_loss=0.0,
         input_upsampler="spline",
         patch_len=None,
+        keep_low_band=True,
         learning_rate=1e-3,
         lr_schedule="poly",
         batch_size=16,
@@ -323,6 +340,7 @@ class DualBranchSR(PatchUpsampler):
         self.spectral_loss = spectral_loss
         self.input_upsampler = input_upsampler
         self.patch_len = patch_len
+        self.keep_low_band = keep_low_band
         self.learning_rate = learning_rate
         self.lr_schedule = lr_schedule
         self.batch_size = batch_size
@@ -339,7 +357,7 @@ class DualBranchSR(PatchUpsampler):
         self.warm_start = warm_start
         self.checkpoint = checkpoint
 
-    _legacy_params = {"normalize": False, "spectral_loss": 0.0}
+    _legacy_params = {"normalize": False, "spectral_loss": 0.0, "keep_low_band": False}
 
     @classmethod
     def paper(cls, rate, **overrides):
@@ -348,7 +366,7 @@ class DualBranchSR(PatchUpsampler):
         Kernels (65, 33, 17, 9), dropout 0.5, no residual (as the official code), patches
         of 8192 samples (the nearest valid length at rates where 8192 does not divide,
         e.g. 8256 at rate 6), batch 128, Adam at 1e-4 with polynomial decay (power 0.5),
-        200 epochs. About 28.2 M parameters; meant for a GPU.
+        200 epochs, no low-band passthrough. About 28.2 M parameters; meant for a GPU.
 
         Parameters
         ----------
@@ -370,6 +388,7 @@ class DualBranchSR(PatchUpsampler):
             residual=False,
             normalize=False,
             spectral_loss=0.0,
+            keep_low_band=False,
             patch_len=smallest_patch_len(8192, _patch_multiple(rate, len(filters))),
             batch_size=128,
             learning_rate=1e-4,

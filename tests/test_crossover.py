@@ -1,0 +1,252 @@
+"""Low-band passthrough: the crossover filter, the function, and ``keep_low_band`` on every neural estimator."""
+
+import json
+
+import joblib
+import numpy as np
+import pytest
+import scipy.signal
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from audiosr import AudioUNet, DualBranchSR, SincUpsampler, SpectralDNN, load_model, pretrained, save_model
+from audiosr.crossover import (
+    DEFAULT_CROSSOVER,
+    TRANSITION_WIDTH,
+    check_keep_low_band,
+    crossover_filter,
+    crossover_reach,
+    low_band_passthrough,
+)
+
+TINY = {
+    DualBranchSR: dict(filters=(4, 8), kernel_sizes=(9, 5), patch_len=256),
+    AudioUNet: dict(filters=(4, 8), kernel_sizes=(9, 5), patch_len=256),
+    SpectralDNN: dict(n_fft=64, context=3, hidden_layer_sizes=(16,)),
+}
+
+
+def tiny(cls, rate=4, **kw):
+    return cls(rate=rate, **{**TINY[cls], "max_epochs": 1, "batch_size": 8, "random_state": 0, "device": "cpu", **kw})
+
+
+def pairs(rate=4, n=4, length=512, seed=0):
+    y = np.random.default_rng(seed).standard_normal((n, length * rate))
+    return y[:, ::rate].copy(), y
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    """A fitted tiny DualBranchSR at rate 4 with the passthrough off, and its training input."""
+    X, y = pairs()
+    return tiny(DualBranchSR, keep_low_band=False, learning_rate=1e-2, max_epochs=2).fit(X, y), X
+
+
+# --------------------------------------------------------------------------- parameter values
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [(True, DEFAULT_CROSSOVER), (np.True_, DEFAULT_CROSSOVER), (False, None), (0, None), (0.0, None),
+     (0.5, 0.5), (np.float32(0.25), 0.25), (0.999, 0.999)],
+)  # fmt: skip
+def test_keep_low_band_values(value, expected):
+    assert check_keep_low_band(value) == expected
+
+
+@pytest.mark.parametrize("value", [1, 1.0, -0.1, 1.5, float("nan"), float("inf"), "yes", None, [0.5]])
+def test_bad_keep_low_band_values_are_refused(value):
+    with pytest.raises(ValueError, match="keep_low_band must be True, False or a crossover frequency in"):
+        check_keep_low_band(value)
+
+
+def test_bad_filter_arguments():
+    with pytest.raises(ValueError, match="crossover"):
+        crossover_filter(4, 1.2)
+    with pytest.raises(ValueError, match="width"):
+        crossover_filter(4, 0.5, width=0)
+    with pytest.raises(ValueError, match="rate"):
+        crossover_filter(1, 0.5)
+    with pytest.raises(ValueError, match="shape"):
+        low_band_passthrough(np.zeros((1, 100)), np.zeros((1, 30)), 4)
+
+
+# --------------------------------------------------------------------------- the filter
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    rate=st.integers(2, 8),
+    crossover=st.floats(0.3, 0.95),
+    width=st.floats(0.05, 0.2),
+)
+def test_filter_is_a_zero_phase_low_pass_with_the_stated_bands(rate, crossover, width):
+    h = crossover_filter(rate, crossover, width=width)
+    assert h.size % 2 == 1 and np.array_equal(h, h[::-1])  # symmetric about its centre: no delay
+    edges = np.array([crossover - width / 2, crossover, crossover + width / 2])
+    freqs = np.concatenate([np.linspace(0, max(edges[0], 0), 50), [edges[1]], np.linspace(edges[2], rate, 200)])
+    _, response = scipy.signal.freqz(h, worN=freqs * np.pi / rate)  # input-Nyquist units -> radians/sample
+    gain = np.abs(response)
+    assert np.all(np.abs(gain[:50] - 1) < 2e-4)
+    assert abs(gain[50] - 0.5) < 1e-3
+    assert np.all(gain[51:] < 2e-4)
+    assert crossover_reach(rate, crossover, width=width) == np.ceil((h.size // 2) / rate) + 11
+
+
+def spectra(a, b):
+    """Hann-windowed spectra of two batches of clips (the window keeps the clip edges from leaking)."""
+    w = np.hanning(a.shape[-1])
+    return np.fft.rfft(a * w), np.fft.rfft(b * w)
+
+
+def band(n_high, rate, lo, hi):
+    """rfft bins of an ``n_high``-sample clip between ``lo`` and ``hi`` (fractions of the input's Nyquist)."""
+    per_nyquist = n_high / (2 * rate)
+    return slice(int(np.ceil(lo * per_nyquist)), int(hi * per_nyquist))
+
+
+def rel_error(a, b):
+    return np.abs(a - b).max() / np.sqrt(np.mean(np.abs(b) ** 2))
+
+
+@pytest.mark.parametrize("rate", [2, 3, 4])
+@pytest.mark.parametrize("crossover", [0.4, DEFAULT_CROSSOVER])
+def test_passthrough_splits_the_spectrum(rate, crossover):
+    rng = np.random.default_rng(rate)
+    x = rng.standard_normal((2, 600))
+    y = rng.standard_normal((2, 600 * rate))  # a "model output" unrelated to x in every band
+    out = low_band_passthrough(y, x, rate, crossover=crossover)
+    sinc = SincUpsampler(rate=rate).transform(x)
+    half, margin = TRANSITION_WIDTH / 2, 0.02  # a margin for the Hann window's main lobe
+    low = band(y.shape[-1], rate, 0, crossover - half - margin)
+    high = band(y.shape[-1], rate, crossover + half + margin, rate)
+    f_out, f_sinc = spectra(out, sinc)
+    f_out, f_y = spectra(out, y)
+    assert rel_error(f_out[:, low], f_sinc[:, low]) < 1e-3
+    assert rel_error(f_out[:, high], f_y[:, high]) < 1e-3
+    # Identity when the model is the interpolator; dtype kept.
+    np.testing.assert_allclose(low_band_passthrough(sinc, x, rate, crossover=crossover), sinc, atol=1e-12)
+    assert low_band_passthrough(y.astype(np.float32), x, rate).dtype == np.float32
+
+
+# --------------------------------------------------------------------------- on the estimators
+
+
+def test_fitted_model_is_exact_below_the_crossover_and_its_own_above(fitted):
+    model, X = fitted
+    crossover, rate = 0.6, 4
+    raw = model.transform(X)
+    out = model.set_params(keep_low_band=crossover).transform(X)
+    model.set_params(keep_low_band=False)
+    sinc = SincUpsampler(rate=rate).transform(X)
+    half, margin = TRANSITION_WIDTH / 2, 0.02
+    low = band(raw.shape[-1], rate, 0, crossover - half - margin)
+    high = band(raw.shape[-1], rate, crossover + half + margin, rate)
+    f_out, f_sinc = spectra(out, sinc)
+    f_raw, _ = spectra(raw, sinc)
+    assert rel_error(f_raw[:, low], f_sinc[:, low]) > 0.05  # the network does change the low band...
+    assert rel_error(f_out[:, low], f_sinc[:, low]) < 1e-3  # ...and the passthrough takes that back
+    assert rel_error(f_out[:, high], f_raw[:, high]) < 1e-3
+
+
+@pytest.mark.parametrize("cls", [DualBranchSR, AudioUNet, SpectralDNN])
+def test_every_estimator_applies_it_by_default(cls):
+    X, y = pairs(length=256)
+    model = tiny(cls).fit(X, y)
+    assert model.keep_low_band is True and cls.paper(4).keep_low_band is False
+    on = model.transform(X)
+    raw = model.set_params(keep_low_band=False).transform(X)
+    np.testing.assert_allclose(on, low_band_passthrough(raw, X, 4, crossover=DEFAULT_CROSSOVER), atol=1e-6)
+    assert np.abs(on - raw).max() > 1e-3 or cls is SpectralDNN  # SpectralDNN's low band is already the input's
+    model.set_params(keep_low_band=0.5)  # a post-processing setting: no refit needed
+    np.testing.assert_allclose(model.transform(X), low_band_passthrough(raw, X, 4, crossover=0.5), atol=1e-6)
+
+
+@pytest.mark.parametrize("cls", [DualBranchSR, SpectralDNN])
+def test_bad_setting_is_refused_in_fit_and_transform(cls):
+    X, y = pairs(length=256)
+    with pytest.raises(ValueError, match="keep_low_band"):
+        tiny(cls, keep_low_band=1.5).fit(X, y)
+    model = tiny(cls).fit(X, y).set_params(keep_low_band="yes")
+    with pytest.raises(ValueError, match="keep_low_band"):
+        model.transform(X)
+    with pytest.raises(ValueError, match="keep_low_band"):
+        model._stream_geometry(4)
+
+
+@pytest.mark.parametrize("rate", [3, 4])
+def test_file_in_blocks_equals_whole_file_with_the_passthrough(tmp_path, rate, monkeypatch):
+    import soundfile as sf
+
+    import audiosr
+    from audiosr.neural._base import grid_geometry
+    from audiosr.processing import upsample_file
+
+    patch = {3: 288, 4: 256}[rate]
+    X, y = pairs(rate, length=patch)
+    model = tiny(DualBranchSR, rate, patch_len=patch, learning_rate=1e-2).fit(X, y)
+    # A network context barely wider than the network needs (half a patch and the spline's
+    # reach), instead of the generous default, so that the crossover's share must be there.
+    monkeypatch.setattr(model, "_network_geometry", lambda r: grid_geometry(patch // 2, r, patch / (2 * r) + 24))
+    x = 0.3 * np.random.default_rng(1).standard_normal((2, 4003))
+    sf.write(tmp_path / "in.wav", x.T, 8000, subtype="DOUBLE")
+
+    def blocks_minus_whole(keep_low_band):
+        model.set_params(keep_low_band=keep_low_band)
+        upsample_file(tmp_path / "in.wav", tmp_path / "out.wav", rate, method=model, block_seconds=0.05)
+        return np.abs(sf.read(tmp_path / "out.wav")[0].T - audiosr.upsample(x, rate, method=model)).max()
+
+    assert blocks_minus_whole(False) < 1e-9  # the network alone is exact with that context
+    assert blocks_minus_whole(True) < 1e-9
+    assert blocks_minus_whole(0.3) < 1e-9
+    # Without the crossover's reach in the blocks' context, the seams would show.
+    monkeypatch.setattr(model, "_stream_geometry", model._network_geometry)
+    assert blocks_minus_whole(True) > 1e-4
+
+
+# --------------------------------------------------------------------------- saving and loading
+
+
+def test_setting_survives_weights_files_and_pickles(fitted, tmp_path):
+    model, X = fitted
+    model = joblib.load(joblib.dump(model, tmp_path / "copy.joblib")[0]).set_params(keep_low_band=0.6)
+    expected = model.transform(X)
+    save_model(model, tmp_path / "m.pt")
+    loaded = load_model(tmp_path / "m.pt")
+    assert loaded.keep_low_band == 0.6
+    np.testing.assert_allclose(loaded.transform(X), expected, atol=1e-6)
+    joblib.dump(model, tmp_path / "m.joblib")
+    assert joblib.load(tmp_path / "m.joblib").keep_low_band == 0.6
+
+
+def test_files_saved_before_the_parameter_load_with_it_off(fitted, tmp_path):
+    model, X = fitted
+    model = joblib.load(joblib.dump(model, tmp_path / "copy.joblib")[0]).set_params(keep_low_band=True)
+    save_model(model, tmp_path / "m.pt")
+    payload = torch.load(tmp_path / "m.pt", weights_only=True)
+    config = json.loads(payload["config"])
+    del config["params"]["keep_low_band"]
+    payload["config"] = json.dumps(config)
+    torch.save(payload, tmp_path / "old.pt")
+    old = load_model(tmp_path / "old.pt")
+    assert old.keep_low_band is False
+    np.testing.assert_allclose(old.transform(X), model.set_params(keep_low_band=False).transform(X), atol=1e-6)
+    del model.keep_low_band  # an object pickled by an older audiosr
+    joblib.dump(model, tmp_path / "old.joblib")
+    assert joblib.load(tmp_path / "old.joblib").keep_low_band is False
+
+
+@pytest.mark.parametrize("name", pretrained.list())
+def test_shipped_models_keep_their_evaluated_behaviour(name):
+    # Their files predate the parameter and their recorded test figures were measured without it.
+    assert pretrained.load(name).keep_low_band is False
+
+
+def test_checkpoints_ignore_the_setting(tmp_path):
+    from audiosr.neural._base import _Checkpoint
+
+    inputs = targets = np.zeros((2, 8), dtype=np.float32)
+    a = _Checkpoint(tmp_path / "c.pt", tiny(DualBranchSR, keep_low_band=True), inputs, targets)
+    b = _Checkpoint(tmp_path / "c.pt", tiny(DualBranchSR, keep_low_band=0.5), inputs, targets)
+    assert a.fingerprint == b.fingerprint
