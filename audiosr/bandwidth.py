@@ -16,13 +16,13 @@ a DC offset does not count either):
    frequency, in dB. Averaging power (not log power) keeps a band that a codec empties
    in some frames only ("spectral holes") near its true level;
 2. a *cliff* at frequency f: the content just under f (median level over the 15 %
-   below it) stands at least 25 dB above everything from 1.5 f to Nyquist, or at least
-   20 dB above everything from 1.1 f; unless the drop is 35 dB or more, what lies
-   beyond must also be a flat floor (10th and 90th percentiles within 10 dB), since
-   natural content beyond a steep stretch keeps falling. The highest cliff wins,
-   except that a cliff whose content is 35 dB or more below that of a lower cliff is a
-   residue (the images a polyphase resampler leaves, a band-limited noise floor) and
-   the lower cliff is taken;
+   below it) stands at least 25 dB above everything from 1.5 f to Nyquist, or 20 dB
+   above everything from 1.1 f, or 15 dB above everything from 1.04 f. Unless the drop
+   is 35 dB or more, what lies beyond must also be a flat floor (10th and 90th
+   percentiles within 10 dB), since natural content beyond a steep stretch keeps
+   falling. The highest cliff wins, except that a cliff whose content is 35 dB or more
+   below that of a lower cliff is a residue (a band-limited noise floor, the images a
+   polyphase resampler leaves) and the lower cliff is taken;
 3. the *knee* of that cliff is where the fall (in dB per octave, on a spectrum smoothed
    over 4 %) is a third as steep as at its steepest within its first 25 dB; the
    *edge* is the highest frequency at or after the knee where the spectrum is within
@@ -37,7 +37,7 @@ order-8 Chebyshev filter (scipy's ``decimate``), within 4 % of the -3 dB frequen
 an order-8 Butterworth filter and of the cut-off of a Kaiser-window FIR or of
 ``resample_poly``. A natural roll-off into a noise floor is not a cliff, so a
 recording whose high band merely fades is reported full band; an edge less than about
-20 dB above a noise floor is not seen.
+15 dB above a noise floor is not seen.
 
 The cumulative-magnitude rules other super-resolution systems use to find the cut-off
 of their input (the frequency below which a fixed share of the spectral magnitude
@@ -90,8 +90,10 @@ _LEVEL_BAND = 0.15  # content level under a candidate cliff: median over this fr
 _TRANSITION = 0.5  # transition allowed after a cliff, fraction of its frequency
 _FLOOR_WIDTH = 0.02  # floor smoothing (median) and the smallest floor region, fraction of Nyquist
 _CLIFF_DB = 25.0  # least drop from the content to everything beyond the transition...
-_SHARP = 0.1  # ...or, within a transition this short (fraction of the frequency)...
-_SHARP_CLIFF_DB = 20.0  # ...this drop; both onto a flat floor...
+_SHARP = 0.1  # ...or, beyond a transition this short (fraction of the frequency)...
+_SHARP_CLIFF_DB = 20.0  # ...this drop...
+_STEEP = 0.04  # ...or beyond this one...
+_STEEP_CLIFF_DB = 15.0  # ...this drop; each onto a flat floor...
 _FLAT_DB = 10.0  # ...(whose 90th and 10th percentiles are within this)...
 _DEEP_CLIFF_DB = 35.0  # ...unless the drop is at least this deep
 _RESIDUE_DB = 35.0  # content this far below a lower cliff's is a residue, not content
@@ -236,7 +238,8 @@ def _edge(freqs, power):
     level = np.array([np.median(spec[int(i * (1 - _LEVEL_BAND)) : i + 1]) for i in k])
     cliff = level - ceiling[beyond]
     sharp = level - ceiling[k + np.minimum(np.maximum((_SHARP * k).astype(np.int64), 2), (top - k) // 2)]
-    good = (cliff >= _CLIFF_DB) | (sharp >= _SHARP_CLIFF_DB)
+    steep = level - ceiling[k + np.minimum(np.maximum((_STEEP * k).astype(np.int64), 2), (top - k) // 2)]
+    good = (cliff >= _CLIFF_DB) | (sharp >= _SHARP_CLIFF_DB) | (steep >= _STEEP_CLIFF_DB)
     for i in np.flatnonzero(good & (cliff < _DEEP_CLIFF_DB)):
         # A shallow drop counts only onto a flat floor: natural content beyond it would still fall.
         lo_pct, hi_pct = np.percentile(smooth_floor[beyond[i] :], [10, 90])
@@ -257,7 +260,7 @@ def _edge(freqs, power):
     floor = ceiling[beyond[last]]
     # The fall: from under the cliff to where it meets the floor or is _SEARCH_DB down.
     lo = int(k[first] * (1 - _LEVEL_BAND))
-    content = spec[lo : k[first] + 1].max()
+    content = np.median(spec[lo : k[first] + 1])
     reached = np.flatnonzero((spec[k[first] :] <= floor + 3.0) | (spec[k[first] :] <= content - _SEARCH_DB))
     hi = max(k[first] + (int(reached[0]) if reached.size else top - k[first]), lo + 3)
     knee = lo + _knee(_smoothed_db(power, _SLOPE_SMOOTH), lo, hi)
