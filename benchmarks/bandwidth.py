@@ -484,13 +484,15 @@ def main(argv=None):
     groups = list(dict.fromkeys(g for g, *_ in table))
     lines.append("| group | cases | " + " | ".join(methods) + " |")
     lines.append("|---|---|" + "---|" * len(methods))
-    for g in groups:
-        rows = [(truth, r) for gg, _, truth, r in table if gg == g]
+    selections = [(g, [g]) for g in groups]
+    selections.insert(len(FILTERS), ("**all filter cases**", list(FILTERS)))
+    for label, members in selections:
+        rows = [(truth, r) for g, _, truth, r in table if g in members]
         cells = []
         for m in methods:
             errs = np.abs([_err(r[m].hz, t) for t, r in rows])
             cells.append(f"{np.mean(errs):.1%} ({np.mean(errs <= 0.05):.0%})")
-        lines.append(f"| {g} | {len(rows)} | " + " | ".join(cells) + " |")
+        lines.append(f"| {label} | {len(rows)} | " + " | ".join(cells) + " |")
     if real:
         lines += ["", "## Real recordings", ""]
         lines.append(
