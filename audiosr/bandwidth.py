@@ -33,14 +33,14 @@ Edges are found from 200 Hz up. No cliff means the content reaches Nyquist, and
 ``hz = sr / 2``. Measured on filters with a known cut-off (``benchmarks/bandwidth.py``,
 results in ``benchmarks/results/bandwidth.md``), the edge lies within 1 % of a
 brick-wall, codec-like or soxr cut-off (soxr's being its band-width, 95 % of the new
-Nyquist frequency), 1.5-4 % above the pass-band edge of an order-8 Chebyshev filter
+Nyquist frequency), 1-4.5 % above the pass-band edge of an order-8 Chebyshev filter
 (scipy's ``decimate``), and within 4 % of the -3 dB frequency of an order-8
 Butterworth filter and of the cut-off of a Kaiser-window FIR filter or of
 ``resample_poly``; resampling down and back up with ``resample_poly`` (two wide
-filters in a row) halves the power up to 7 % below the cut-off, and the edge is read
-there. A natural roll-off into a noise floor is not a cliff, so a recording whose high
+filters in a row) halves the power up to 7.5 % below the cut-off, and the edge is
+read there. A natural roll-off into a noise floor is not a cliff, so a recording whose high
 band merely fades is reported full band (a very steep fade, such as a soft piano piece
-sinking into its noise floor by 5 kHz, can read as an edge); an edge less than about
+sinking into its noise floor by 6-7 kHz, can read as an edge); an edge less than about
 15 dB above a noise floor is not seen.
 
 The cumulative-magnitude rules other super-resolution systems use to find the cut-off

@@ -282,7 +282,7 @@ REAL = [
     ("VoiceBank p232 via 16 kHz + noise -70 dBFS", _P232, ("soxr+noise70", 16000), 7600.0),
     ("VoiceBank p232 via 16 kHz + noise -60 dBFS", _P232, ("soxr+noise60", 16000), 7600.0),
     ("RAVDESS actor 1, 48 kHz as recorded", "speech/ravdess_a01_neutral_normal_kids_r1.flac", None, None),
-    ("Hi-Fi TTS, 44.1 kHz (from MP3 sources)", "speech/hifitts_bigvgan_example.flac", None, None),
+    ("Hi-Fi TTS example, 44.1 kHz", "speech/hifitts_bigvgan_example.flac", None, None),
     ("LJ Speech, 22.05 kHz", "speech/ljspeech_LJ001-0001.flac", None, None),
     ("VCTK at 16 kHz (speech16k/)", "speech16k/vctk16k_p226_003_autovc.flac", None, None),
     ("piano, Beethoven sonata 8, 44.1 kHz", "piano/beethoven_sonata08-1_00.flac", None, None),
@@ -294,7 +294,7 @@ REAL = [
 FIGURE = [
     "VCTK p228, 48 kHz as recorded",
     "VCTK p228 via 16 kHz (soxr down and up)",
-    "Hi-Fi TTS, 44.1 kHz (from MP3 sources)",
+    "Hi-Fi TTS example, 44.1 kHz",
 ]
 
 
