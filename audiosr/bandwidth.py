@@ -122,11 +122,11 @@ class Bandwidth:
         Sample rate the signal was measured at.
     confidence : float
         How clear the result is, in [0, 1]. For an edge: its depth (content level
-        just under the edge minus the floor above it), 50 dB or more giving 1. For a
-        full-band result (``method="edge"``): how far the largest drop anywhere stays
-        below the 35 dB that makes a cliff certain (1 for no drop at all). For the cumulative
-        methods: the depth of the fall across their cut-off, measured the same way.
-        0 when there is no active content.
+        just under the edge minus the floor above it), 50 dB or more giving 1. For
+        a full-band result (``method="edge"``): how far the largest drop anywhere
+        stays below the 35 dB that makes a cliff certain (1 for no drop at all).
+        For the cumulative methods: the depth of the fall across their cut-off,
+        measured the same way. 0 when there is no active content.
     method : str
         The detector that produced the result (one of :data:`BANDWIDTH_METHODS`).
     evidence : str
