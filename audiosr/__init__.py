@@ -4,11 +4,13 @@ Classical up-samplers (:class:`BicubicUpsampler`, :class:`SplineUpsampler`,
 :class:`SincUpsampler`) and learned models share ``fit`` / ``transform`` / ``score``
 (score = SNR in dB), so they compare with standard scikit-learn tooling.
 Metrics live in :mod:`audiosr.metrics`, pair making in :mod:`audiosr.signal`, file
-input/output in :mod:`audiosr.io` and datasets in :mod:`audiosr.datasets`.
+input/output in :mod:`audiosr.io`, datasets in :mod:`audiosr.datasets`, and the
+measurement of a recording's real bandwidth in :mod:`audiosr.bandwidth`.
 """
 
-from . import datasets, evaluation, io, metrics, pretrained, signal
+from . import bandwidth, datasets, evaluation, io, metrics, pretrained, signal
 from ._version import __version__
+from .bandwidth import Bandwidth, effective_bandwidth
 from .base import BaseUpsampler
 from .classical import BicubicUpsampler, SincUpsampler, SplineUpsampler
 from .persistence import load_model, save_model
@@ -26,6 +28,9 @@ __all__ = [
     "load_model",
     "decimate",
     "make_pairs",
+    "effective_bandwidth",
+    "Bandwidth",
+    "bandwidth",
     "datasets",
     "evaluation",
     "io",
