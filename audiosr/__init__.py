@@ -5,15 +5,17 @@ Classical up-samplers (:class:`BicubicUpsampler`, :class:`SplineUpsampler`,
 (score = SNR in dB), so they compare with standard scikit-learn tooling.
 Metrics live in :mod:`audiosr.metrics`, pair making in :mod:`audiosr.signal`, file
 input/output in :mod:`audiosr.io`, datasets in :mod:`audiosr.datasets`, and the
-measurement of a recording's real bandwidth in :mod:`audiosr.bandwidth`.
+measurement of a recording's real bandwidth in :mod:`audiosr.bandwidth`; :func:`plan`
+(:mod:`audiosr.planning`) decides what happens to a file at any pair of rates.
 """
 
-from . import bandwidth, datasets, evaluation, io, metrics, pretrained, signal
+from . import bandwidth, crossover, datasets, evaluation, io, metrics, planning, pretrained, signal
 from ._version import __version__
 from .bandwidth import Bandwidth, effective_bandwidth
 from .base import BaseUpsampler
 from .classical import BicubicUpsampler, SincUpsampler, SplineUpsampler
 from .persistence import load_model, save_model
+from .planning import plan
 from .processing import upsample
 from .signal import decimate, make_pairs
 
@@ -24,6 +26,7 @@ __all__ = [
     "SplineUpsampler",
     "SincUpsampler",
     "upsample",
+    "plan",
     "save_model",
     "load_model",
     "decimate",
@@ -31,10 +34,12 @@ __all__ = [
     "effective_bandwidth",
     "Bandwidth",
     "bandwidth",
+    "crossover",
     "datasets",
     "evaluation",
     "io",
     "metrics",
+    "planning",
     "pretrained",
     "signal",
     "DualBranchSR",

@@ -1,11 +1,13 @@
-"""The ``audiosr`` command line: up-sample files, evaluate results, run the demo."""
+"""The ``audiosr`` command line: a thin shell over the library (plan and up-sample files, inspect, evaluate, train, demo)."""
 
 from __future__ import annotations
 
 import argparse
 import csv
+import errno
 import os
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -15,9 +17,9 @@ from . import pretrained
 from ._reporting import format_table
 from ._version import __version__
 from .classical import CLASSICAL_METHODS
-from .io import atomic_output, audio_format, find_audio_files, info, load
+from .io import AUDIO_EXTENSIONS, ClippingWarning, atomic_output, audio_format, find_audio_files, info, load
 from .metrics import LENGTH_TOLERANCE, length_mismatch, lsd, lsd_hf, snr
-from .processing import upsample_file
+from .signal import DECIMATION_METHODS
 
 __all__ = ["main", "build_parser"]
 
@@ -39,9 +41,11 @@ def build_parser():
         "upsample",
         help="up-sample audio files or folders",
         description=(
-            "Up-sample audio files by an integer factor. With one input file, OUT is the output "
-            "file (or an existing folder); with several inputs or a folder, OUT is a folder "
-            "(created if missing) that mirrors the inputs' layout. Files are written atomically; "
+            "Up-sample audio files to a target rate (--sr, any rate above the file's) or by an integer factor "
+            "(--rate). Each file gets a plan, printed on stderr: its container rate, the bandwidth its content "
+            "really has (detected), the model or method, the resampling steps (soxr) and the output rate. With "
+            "one input file, OUT is the output file (or an existing folder); with several inputs or a folder, OUT "
+            "is a folder (created if missing) that mirrors the inputs' layout. Files are written atomically; "
             "existing files are never overwritten without --force, and an input is never overwritten."
         ),
     )
@@ -49,26 +53,45 @@ def build_parser():
     up.add_argument("-o", "--output", required=True, metavar="OUT", help="output file or folder")
     target = up.add_mutually_exclusive_group()
     target.add_argument("--rate", type=int, help="up-sampling factor (integer >= 2); a --model file knows its own")
-    target.add_argument(
-        "--sr", type=int, metavar="TARGET", help="target sample rate in Hz (an integer multiple of each input's rate)"
-    )
+    target.add_argument("--sr", type=int, metavar="TARGET", help="target sample rate in Hz, any rate above the file's")
     how = up.add_mutually_exclusive_group()
     how.add_argument(
         "--method",
         choices=sorted(CLASSICAL_METHODS),
         default=None,
-        help="classical up-sampling method (default: the pretrained model matching the file's rate and the target, else sinc)",
+        help="classical up-sampling method (default: the shipped model for the content's rate and the target, else sinc)",
     )
     how.add_argument(
         "--model",
         metavar="PATH|NAME",
         help=(
-            "a pretrained model name (see audiosr.pretrained.list()), a weights file from audiosr.save_model "
-            "(safe to load from anyone), a joblib file (load only files you trust), or a classical method name"
+            "a shipped model's name (see audiosr.pretrained.list()) or a weights file from audiosr.save_model / "
+            "audiosr train (loading one runs no code); pickle/joblib files only with --trust-pickle"
         ),
     )
+    up.add_argument(
+        "--trust-pickle",
+        action="store_true",
+        help="allow a pickle/joblib --model file: unpickling runs code from the file, so only for files you made",
+    )
+    up.add_argument(
+        "--input-bandwidth",
+        type=float,
+        metavar="HZ",
+        help="the content's real bandwidth in Hz (instead of detecting it)",
+    )
+    up.add_argument(
+        "--no-detect", action="store_true", help="do not detect the content's bandwidth: trust the file's rate"
+    )
+    up.add_argument(
+        "--force-model",
+        action="store_true",
+        help="run a model even on a file that is already full band at the target rate",
+    )
+    up.add_argument("--dry-run", action="store_true", help="print each file's plan and write nothing")
     up.add_argument("--subtype", help="output sample format, e.g. PCM_16, PCM_24, FLOAT (default: the input's)")
     up.add_argument("--force", action="store_true", help="overwrite existing output files")
+    up.add_argument("--quiet", action="store_true", help="no progress bar and no plan lines")
 
     ev = sub.add_parser(
         "evaluate",
@@ -132,6 +155,15 @@ def build_parser():
     tr.add_argument("--segment", type=int, default=8192, help="training segment length in high-rate samples")
     tr.add_argument("--kind", nargs="*", help="with a MANIFEST.csv: kinds to use (e.g. speech)")
     tr.add_argument("--split", default="train", help="with a MANIFEST.csv: split to use (default: train)")
+    tr.add_argument(
+        "--decimation",
+        choices=["mix", *DECIMATION_METHODS],
+        default="iir",
+        help=(
+            "how the low-rate inputs are made: 'iir' (the TFNet protocol, default), another tool's filter, or 'mix' "
+            "(one of several real tools' filters per file, so the model does not depend on how its input was made)"
+        ),
+    )
     tr.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     tr.add_argument("--quiet", action="store_true", help="no progress bar")
     tr.add_argument("--force", action="store_true", help="overwrite OUT")
@@ -146,6 +178,17 @@ def build_parser():
     )
     demo.add_argument("--rate", type=int, default=4, help="up-sampling factor (default: 4)")
     demo.add_argument("--force", action="store_true", help="overwrite files of an earlier demo run")
+
+    inf = sub.add_parser(
+        "info",
+        help="what a file contains: rate, channels, duration, format, real bandwidth, and the plan",
+        description=(
+            "Print, per file: sample rate, channels, duration, format and subtype, the bandwidth its content "
+            "really has (detected), and what `audiosr upsample --sr TARGET` would do with it."
+        ),
+    )
+    inf.add_argument("inputs", nargs="+", metavar="FILE", help="audio files or folders")
+    inf.add_argument("--sr", type=int, default=48000, metavar="TARGET", help="target rate of the plan (default: 48000)")
     return parser
 
 
@@ -153,14 +196,22 @@ def build_parser():
 
 
 def _plan_outputs(inputs, output):
-    """Map each input file to its output path."""
-    files = find_audio_files(inputs)
+    """Map each input file to its output path; an output folder inside an input folder is not searched."""
+    out = Path(output)
+    # An output folder inside an input folder must not feed a second run its own outputs;
+    # an output folder that *is* an input folder is refused per file further on.
+    inside = out.is_dir() and out.resolve() not in {Path(p).resolve() for p in inputs}
+    files = find_audio_files(inputs, exclude=[out] if inside else [])
     if not files:
         raise CommandError(f"no audio files found in {', '.join(inputs)}.")
-    out = Path(output)
     folder_mode = (
         len(files) > 1 or any(Path(p).is_dir() for p in inputs) or out.is_dir() or output.endswith(("/", os.sep))
     )
+    if folder_mode and not out.is_dir() and out.suffix.lower() in AUDIO_EXTENSIONS:
+        raise CommandError(
+            f"{len(files)} input files but one output file '{output}': with several inputs OUT is a folder; "
+            "name a folder (e.g. -o out/)."
+        )
     if folder_mode:
         return [(src, out / rel) for src, rel in files]
     return [(files[0][0], out)]
@@ -175,95 +226,94 @@ def _output_subtype(src_info, dst, requested):
     return None  # the format's default
 
 
-class _Methods:
-    """Chooses, per file, what up-samples it: a method name, a model file, or a pretrained model."""
-
-    def __init__(self, args):
-        self.args = args
-        self.cache = {}
-        choice = args.model or args.method
-        self.fixed = None
-        if choice in CLASSICAL_METHODS:
-            self.fixed = (choice, choice)
-        elif choice is not None:
-            self.fixed = (self._load(choice), Path(choice).name if choice not in pretrained.list() else choice)
-            model = self.fixed[0]
-            rate = int(getattr(model, "rate_", model.rate))
-            if args.rate is not None and args.rate != rate:
-                raise CommandError(
-                    f"--rate {args.rate} but the model '{choice}' up-samples by {rate}; leave --rate out."
-                )
-        if (self.fixed is None or isinstance(self.fixed[0], str)) and args.rate is None and args.sr is None:
-            raise CommandError("pass --rate R or --sr TARGET (or a --model, which knows its rate).")
-
-    def _load(self, choice):
-        from .persistence import load_model
-
-        if choice not in self.cache:
-            try:
-                self.cache[choice] = pretrained.load(choice) if choice in pretrained.list() else load_model(choice)
-            except (FileNotFoundError, IsADirectoryError) as exc:
-                raise CommandError(
-                    f"--model: {exc} (not a file, a pretrained model {pretrained.list()}, nor one of {sorted(CLASSICAL_METHODS)})."
-                ) from None
-            except (ValueError, TypeError) as exc:
-                raise CommandError(f"--model: {exc}") from None
-        return self.cache[choice]
-
-    def for_file(self, sr_in):
-        """Return (method, label, rate) for a file of sample rate ``sr_in``."""
-        args = self.args
-        if self.fixed is not None and not isinstance(self.fixed[0], str):
-            model, label = self.fixed
-            model_rate = int(getattr(model, "rate_", model.rate))
-            input_sr = getattr(model, "metadata_", {}).get("input_sr")
-            if input_sr is not None and sr_in != input_sr:
-                raise CommandError(
-                    f"the model was trained for {input_sr} Hz input but the file is {sr_in} Hz; resample it first."
-                )
-            rate = self._rate(sr_in)
-            if rate is not None and rate != model_rate:
-                raise CommandError(
-                    f"--sr {args.sr} needs a factor of {rate} from {sr_in} Hz but the model up-samples by {model_rate}."
-                )
-            return model, label, model_rate
-        rate = self._rate(sr_in)
-        if self.fixed is not None:
-            return self.fixed[0], self.fixed[1], rate
-        name = pretrained.find(sr_in, rate=rate)
-        if name is not None:
-            return self._load(name), f"pretrained {name}", rate
-        if (sr_in, rate) not in self.cache:
-            self.cache[(sr_in, rate)] = "sinc"  # say it once per rate pair, not once per file
-            print(f"audiosr upsample: no pretrained model for {sr_in} Hz x{rate}; using sinc.", file=sys.stderr)
-        return "sinc", "sinc", rate
-
-    def _rate(self, sr_in):
-        args = self.args
-        if args.sr is None:
-            return args.rate
-        if args.sr % sr_in:
-            raise CommandError(
-                f"--sr {args.sr} is not an integer multiple of the file's rate {sr_in} Hz; pass --rate or a target that is a multiple."
-            )
-        return args.sr // sr_in
+def _check_upsample_args(args):
+    """Everything that can be checked before a file is read or a model loaded."""
+    if args.rate is not None and args.rate < 2:
+        raise CommandError(f"--rate must be an integer >= 2, got {args.rate}.")
+    if args.sr is not None and args.sr <= 0:
+        raise CommandError(f"--sr must be a positive sample rate in Hz, got {args.sr}.")
+    if args.input_bandwidth is not None and not args.input_bandwidth > 0:
+        raise CommandError(f"--input-bandwidth must be a positive frequency in Hz, got {args.input_bandwidth:g}.")
+    if args.input_bandwidth is not None and args.no_detect:
+        raise CommandError("--input-bandwidth and --no-detect contradict each other; pass one.")
+    if args.trust_pickle and not args.model:
+        raise CommandError("--trust-pickle goes with --model FILE.")
+    if args.model is None and args.rate is None and args.sr is None:
+        raise CommandError("pass --rate R or --sr TARGET (or a --model, which knows its rate).")
 
 
-def _upsample_one(src, dst, args, methods):
+def _chosen_method(args):
+    """'auto', a classical method, a shipped model's name, or a model loaded from a file."""
+    choice = args.model or args.method
+    if choice is None:
+        return "auto"
+    if choice in CLASSICAL_METHODS or choice in pretrained.list():
+        return choice
+    from .persistence import load_model
+
+    try:
+        model = load_model(choice, allow_pickle=args.trust_pickle)
+    except (FileNotFoundError, IsADirectoryError) as exc:
+        raise CommandError(
+            f"--model: {exc} (not a file, a shipped model {pretrained.list()}, nor one of {sorted(CLASSICAL_METHODS)})."
+        ) from None
+    except (ValueError, TypeError) as exc:
+        raise CommandError(f"--model: {exc}") from None
+    if not isinstance(getattr(model, "metadata_", None), dict) or "name" not in model.metadata_:
+        model.metadata_ = {**getattr(model, "metadata_", {}), "name": Path(choice).name}
+    rate = int(getattr(model, "rate_", model.rate))
+    if args.rate is not None and args.rate != rate:
+        raise CommandError(f"--rate {args.rate} but the model '{choice}' up-samples by {rate}; leave --rate out.")
+    return model
+
+
+class _Progress:
+    """A per-file progress bar in audio seconds, on a terminal only, after the first two seconds."""
+
+    def __init__(self, src, sr, quiet):
+        self.bar, self.sr = None, sr
+        if quiet or not sys.stderr.isatty():
+            return
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(
+            total=None, desc=Path(src).name, unit="s", unit_scale=False, delay=2.0, leave=False, file=sys.stderr
+        )
+
+    def __call__(self, done, total):
+        if self.bar is not None:
+            self.bar.total = round(total / self.sr, 1)
+            self.bar.n = round(done / self.sr, 1)
+            self.bar.refresh()
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _upsample_one(src, dst, args, the_plan):
     src_info = info(src)
-    sr_in = int(src_info.samplerate)
-    method, label, rate = methods.for_file(sr_in)
     subtype = _output_subtype(src_info, dst, args.subtype)
     if subtype is not None and not sf.check_format(audio_format(dst), subtype):
         raise CommandError(f"subtype {subtype!r} is not valid for {audio_format(dst)} files.")
     dst.parent.mkdir(parents=True, exist_ok=True)
+    progress = _Progress(src, the_plan.input_sr, args.quiet)
     try:
-        # Streams the file in blocks: an hour of audio needs no more memory than a block.
-        upsample_file(src, dst, rate, method=method, subtype=subtype)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ClippingWarning)
+            # Streams the file in blocks: an hour of audio needs no more memory than a block.
+            sr_out = the_plan.run(src, dst, subtype=subtype, progress=progress)
     except BaseException:
         _remove_empty_parents(dst.parent, Path(args.output))
         raise
-    return sr_in, sr_in * rate, label
+    finally:
+        progress.close()
+    for w in caught:
+        if issubclass(w.category, ClippingWarning):
+            print(f"audiosr upsample: warning: {src}: {w.message}", file=sys.stderr)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return sr_out
 
 
 def _remove_empty_parents(folder, root):
@@ -274,21 +324,40 @@ def _remove_empty_parents(folder, root):
         folder = folder.parent
 
 
+def _plan_file(src, args, method):
+    from .planning import plan
+
+    return plan(
+        src,
+        target_sr=args.sr,
+        rate=args.rate,
+        method=method,
+        input_bandwidth=args.input_bandwidth,
+        detect=not args.no_detect,
+        force_model=args.force_model,
+    )
+
+
 def _cmd_upsample(args):
-    if args.rate is not None and args.rate < 2:
-        raise CommandError(f"--rate must be an integer >= 2, got {args.rate}.")
-    if args.sr is not None and args.sr <= 0:
-        raise CommandError(f"--sr must be a positive sample rate in Hz, got {args.sr}.")
-    methods = _Methods(args)
+    _check_upsample_args(args)
     try:
-        plan = _plan_outputs(args.inputs, args.output)
+        outputs = _plan_outputs(args.inputs, args.output)
     except FileNotFoundError as exc:
         raise CommandError(str(exc)) from None
-    inputs = {src.resolve() for src, _ in plan}
+    method = _chosen_method(args)
+    inputs = {src.resolve() for src, _ in outputs}
     seen = set()
-    failures = 0
-    for src, dst in plan:
+    failures = skipped = 0
+    for done, (src, dst) in enumerate(outputs):
         try:
+            the_plan = _plan_file(src, args, method)
+            if not args.quiet or args.dry_run:
+                print(f"audiosr upsample: plan: {the_plan.describe()}", file=sys.stderr)
+            if the_plan.action == "skip":
+                skipped += 1
+                continue
+            if args.dry_run:
+                continue
             target = dst.resolve()
             if target in inputs:
                 raise CommandError(f"refusing to write onto an input file ('{dst}'); choose another output.")
@@ -297,15 +366,64 @@ def _cmd_upsample(args):
             if dst.exists() and not args.force:
                 raise CommandError(f"'{dst}' exists; pass --force to overwrite it.")
             seen.add(target)
-            sr_in, sr_out, label = _upsample_one(src, dst, args, methods)
-            print(f"{src} -> {dst} ({sr_in} Hz -> {sr_out} Hz, {label})")
-        except (CommandError, ValueError, TypeError, OSError) as exc:
+            sr_out = _upsample_one(src, dst, args, the_plan)
+            print(f"{src} -> {dst} ({the_plan.input_sr} Hz -> {sr_out} Hz, {the_plan.method_label})")
+        except OSError as exc:
+            failures += 1
+            print(f"audiosr upsample: error: {src}: {exc.strerror if exc.errno == errno.ENOSPC else exc}", file=sys.stderr)
+            if exc.errno == errno.ENOSPC:
+                left = len(outputs) - done - 1
+                print(f"audiosr upsample: stopping: the disk is full ({left} file(s) not processed).", file=sys.stderr)
+                failures += left
+                break
+        except (CommandError, ValueError, TypeError) as exc:
             failures += 1
             print(f"audiosr upsample: error: {src}: {exc}", file=sys.stderr)
+    if skipped and not args.dry_run:
+        print(f"audiosr upsample: {skipped} file(s) had nothing to add and were not written.", file=sys.stderr)
     if failures:
-        print(f"audiosr upsample: {failures} of {len(plan)} file(s) failed.", file=sys.stderr)
+        print(f"audiosr upsample: {failures} of {len(outputs)} file(s) failed.", file=sys.stderr)
         return 1
     return 0
+
+
+# ----------------------------------------------------------------------------- info
+
+
+def _cmd_info(args):
+    from .bandwidth import file_bandwidth
+    from .planning import plan
+
+    if args.sr <= 0:
+        raise CommandError(f"--sr must be a positive sample rate in Hz, got {args.sr}.")
+    try:
+        files = find_audio_files(args.inputs)
+    except FileNotFoundError as exc:
+        raise CommandError(str(exc)) from None
+    if not files:
+        raise CommandError(f"no audio files found in {', '.join(args.inputs)}.")
+    failures = 0
+    for src, _ in files:
+        try:
+            i = info(src)
+            bw = file_bandwidth(src)
+            print(f"{src}")
+            print(f"  rate      {i.samplerate} Hz, {i.channels} channel(s), {i.frames / i.samplerate:.2f} s")
+            print(f"  format    {i.format} / {i.subtype}")
+            if bw.hz > 0:
+                print(f"  content   to {bw.hz / 1000:.2f} kHz (confidence {bw.confidence:.2f}; {bw.evidence})")
+            else:
+                print(f"  content   none active ({bw.evidence})")
+            try:
+                the_plan = plan(src, target_sr=args.sr, input_bandwidth=bw if bw.hz > 0 else None, detect=bw.hz > 0)
+                what = the_plan.describe().split(": ", 1)[1]
+            except ValueError as exc:
+                what = str(exc)
+            print(f"  --sr {args.sr}: {what}")
+        except (ValueError, TypeError, OSError) as exc:
+            failures += 1
+            print(f"audiosr info: error: {src}: {exc}", file=sys.stderr)
+    return 1 if failures else 0
 
 
 # ----------------------------------------------------------------------------- evaluate
@@ -453,7 +571,13 @@ def _cmd_train(args):
     if sr % args.rate:
         raise CommandError(f"the audio's rate {sr} Hz is not a multiple of --rate {args.rate}.")
     X, y = make_pairs(
-        signals, args.rate, segment=args.segment, hop=args.segment // 2 // args.rate * args.rate, min_rms=0.01
+        signals,
+        args.rate,
+        segment=args.segment,
+        hop=args.segment // 2 // args.rate * args.rate,
+        min_rms=0.01,
+        method=args.decimation,
+        random_state=args.seed,
     )
     print(
         f"training {ESTIMATORS[args.estimator]} x{args.rate} on {len(X)} segments of {args.segment} samples at {sr} Hz ({described})"
@@ -473,6 +597,7 @@ def _cmd_train(args):
         "input_sr": sr // args.rate,
         "output_sr": sr,
         "trained_on": described,
+        "decimation": args.decimation,
         "epochs": model.n_iter_,
     }
     if out.suffix.lower() == ".pt":
@@ -537,7 +662,13 @@ def _cmd_demo(args):
     return 0
 
 
-_COMMANDS = {"upsample": _cmd_upsample, "evaluate": _cmd_evaluate, "train": _cmd_train, "demo": _cmd_demo}
+_COMMANDS = {
+    "upsample": _cmd_upsample,
+    "evaluate": _cmd_evaluate,
+    "train": _cmd_train,
+    "demo": _cmd_demo,
+    "info": _cmd_info,
+}
 
 
 def main(argv=None):

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.signal
 import soundfile as sf
 
 import audiosr
@@ -59,35 +60,45 @@ def test_upsample_file_by_rate(tmp_path, capsys, ext):
     assert o.channels == 1
     captured = capsys.readouterr()
     assert "8000 Hz -> 32000 Hz" in captured.out
-    assert captured.err == "audiosr upsample: no pretrained model for 8000 Hz x4; using sinc.\n"
+    (line,) = captured.err.splitlines()  # one plan line per file
+    assert line.startswith(f"audiosr upsample: plan: {src}: 8000 Hz")
+    assert "sinc x4 -> 32000 Hz [no shipped model for 8000 Hz material to 32000 Hz]" in line
     assert _leftovers(tmp_path) == []
 
 
-@pytest.mark.parametrize(("sr_in", "target", "factor"), [(8000, 16000, 2), (8000, 24000, 3), (12000, 48000, 4)])
-def test_upsample_to_target_rate(tmp_path, sr_in, target, factor):
-    src = _write(tmp_path / "in.wav", sr=sr_in, seconds=0.2)
+RATE_PAIRS = [(8000, 16000), (16000, 44100), (22050, 48000), (24000, 48000), (44100, 48000), (11025, 48000), (12000, 48000)]
+
+
+@pytest.mark.parametrize(("sr_in", "target"), RATE_PAIRS)
+@pytest.mark.parametrize("channels", [1, 2])
+def test_upsample_to_target_rate(tmp_path, capsys, sr_in, target, channels):
+    src = _write(tmp_path / "in.wav", sr=sr_in, seconds=0.2, channels=channels)
     out = tmp_path / "out.wav"
     assert main(["upsample", str(src), "-o", str(out), "--sr", str(target)]) == 0
     o = sf.info(str(out))
-    assert o.samplerate == target
-    assert o.frames == factor * sf.info(str(src)).frames
-
-
-@pytest.mark.parametrize(
-    ("target", "message"),
-    [
-        ("12000", "not an integer multiple of the file's rate 8000 Hz"),
-        ("4000", "not an integer multiple"),
-        ("8000", "rate must be an integer >= 2"),
-    ],
-)
-def test_upsample_bad_target_rate(tmp_path, capsys, target, message):
-    src = _write(tmp_path / "in.wav", sr=8000)
-    out = tmp_path / "out.wav"
-    assert main(["upsample", str(src), "-o", str(out), "--sr", target]) != 0
+    assert (o.samplerate, o.channels) == (target, channels)
+    assert o.frames == audiosr.signal.resampled_length(sf.info(str(src)).frames, sr_in, target)
     err = capsys.readouterr().err
-    assert message in err
-    assert str(src) in err
+    assert f"plan: {src}: {sr_in} Hz" in err and f"-> {target} Hz" in err
+
+
+def test_upsample_below_the_input_rate(tmp_path, capsys):
+    src = _write(tmp_path / "in.wav", sr=12000)
+    out = tmp_path / "out.wav"
+    assert main(["upsample", str(src), "-o", str(out), "--sr", "8000"]) == 1
+    err = capsys.readouterr().err
+    assert "audiosr only up-samples: " in err and "is already 12000 Hz" in err
+    assert "rate must be an integer" not in err and "multiple" not in err
+    assert not out.exists()
+
+
+def test_upsample_at_the_input_rate_has_nothing_to_add(tmp_path, capsys):
+    src = _write(tmp_path / "in.wav", sr=12000)
+    out = tmp_path / "out.wav"
+    assert main(["upsample", str(src), "-o", str(out), "--sr", "12000"]) == 0
+    err = capsys.readouterr().err
+    assert "nothing to add (audiosr only up-samples: the file is already 12000 Hz" in err
+    assert "1 file(s) had nothing to add and were not written" in err
     assert not out.exists()
 
 
@@ -349,6 +360,194 @@ def test_upsample_each_method(tmp_path, capsys, method):
     # same as the library call
     x, _ = sf.read(str(src))
     np.testing.assert_allclose(y, audiosr.upsample(x, 4, method=method), atol=1e-6)
+
+
+def test_upsample_dry_run_prints_plans_and_writes_nothing(tmp_path, capsys):
+    folder = tmp_path / "in"
+    _write(folder / "a.wav", sr=16000)
+    _write(folder / "b.wav", sr=22050)
+    out = tmp_path / "out"
+    assert main(["upsample", str(folder), "-o", str(out), "--sr", "48000", "--dry-run"]) == 0
+    captured = capsys.readouterr()
+    plans = [line for line in captured.err.splitlines() if line.startswith("audiosr upsample: plan: ")]
+    assert len(plans) == 2 and "a.wav: 16000 Hz" in plans[0] and "b.wav: 22050 Hz" in plans[1]
+    assert captured.out == ""
+    assert not out.exists()
+
+
+def test_upsample_model_by_effective_rate(tmp_path, capsys):
+    """A 48 kHz container of 12 kHz material goes through the 12 kHz model."""
+    if "speech-x4-48k" not in audiosr.pretrained.list():
+        pytest.skip("speech-x4-48k is not shipped")
+    low = np.random.default_rng(0).standard_normal(12000) * 0.1
+    src = tmp_path / "in.wav"
+    sf.write(src, audiosr.signal.resample(low, orig_sr=12000, target_sr=48000), 48000, subtype="FLOAT")
+    out = tmp_path / "out.wav"
+    assert main(["upsample", str(src), "-o", str(out), "--sr", "48000"]) == 0
+    err = capsys.readouterr().err
+    assert "(12000 Hz material) -> soxr 48000 -> 12000 Hz, pretrained speech-x4-48k x4 -> 48000 Hz" in err
+    assert sf.info(str(out)).frames == 48000
+    # --no-detect trusts the container: nothing to add; --input-bandwidth overrides detection
+    assert main(["upsample", str(src), "-o", str(tmp_path / "o2.wav"), "--sr", "48000", "--no-detect"]) == 0
+    assert "nothing to add" in capsys.readouterr().err
+    assert main(["upsample", str(src), "-o", str(tmp_path / "o3.wav"), "--sr", "48000", "--input-bandwidth", "6000"]) == 0
+    assert "speech-x4-48k" in capsys.readouterr().err
+
+
+def test_upsample_truncated_flac_in_a_folder(tmp_path, capsys):
+    """Issue #17, case 2: one damaged file is a per-file error; the others are processed."""
+    batch = tmp_path / "batch"
+    good = _write(batch / "a.wav", sr=12000, seconds=2.0)
+    x = np.random.default_rng(0).standard_normal(24000) * 0.1
+    sf.write(tmp_path / "full.flac", x, 12000)
+    (batch / "b.flac").write_bytes((tmp_path / "full.flac").read_bytes()[:10000])
+    _write(batch / "c.wav", sr=12000, seconds=2.0)
+    out = tmp_path / "out"
+    assert main(["upsample", str(batch), "-o", str(out), "--rate", "4", "--method", "sinc"]) == 1
+    captured = capsys.readouterr()
+    assert re.search(r"error: .*b\.flac: .*(damaged or truncated|truncated)", captured.err)
+    assert "Traceback" not in captured.err
+    assert "1 of 3 file(s) failed" in captured.err
+    assert sorted(p.name for p in out.iterdir()) == ["a.wav", "c.wav"]
+    assert sf.info(str(out / "c.wav")).frames == 4 * sf.info(str(good)).frames
+    assert _leftovers(tmp_path) == []
+
+
+def test_upsample_output_inside_input_folder(tmp_path, capsys):
+    """Issue #17, case 4: a second run does not take its own outputs as inputs."""
+    fold = tmp_path / "fold"
+    _write(fold / "a.wav", sr=8000)
+    argv = ["upsample", str(fold), "-o", str(fold / "out"), "--rate", "2", "--method", "sinc"]
+    assert main(argv) == 0
+    assert main(argv) == 1  # exists: refused, not re-processed
+    err = capsys.readouterr().err
+    assert "exists; pass --force" in err and "1 of 1 file(s) failed" in err
+    assert main(argv + ["--force"]) == 0
+    files = sorted(p.relative_to(fold).as_posix() for p in fold.rglob("*.wav"))
+    assert files == ["a.wav", "out/a.wav"]
+    assert sf.info(str(fold / "out" / "a.wav")).samplerate == 16000
+
+
+def test_upsample_several_inputs_to_one_audio_file_is_refused(tmp_path, capsys):
+    """Issue #17, case 14."""
+    a, b = _write(tmp_path / "a.wav"), _write(tmp_path / "b.wav")
+    assert main(["upsample", str(a), str(b), "-o", str(tmp_path / "two.wav"), "--rate", "2"]) == 2
+    assert "2 input files but one output file" in capsys.readouterr().err
+    assert not (tmp_path / "two.wav").exists()
+
+
+def test_upsample_clipping_is_reported(tmp_path, capsys):
+    """Issue #17, case 6: clipping to an integer format warns with the count and the peak."""
+    src = tmp_path / "huge.wav"
+    sf.write(src, _tone(4000, 12000) * 1e6, 12000, subtype="FLOAT")
+    out = tmp_path / "clip16.wav"
+    assert main(["upsample", str(src), "-o", str(out), "--rate", "4", "--method", "sinc", "--subtype", "PCM_16"]) == 0
+    err = capsys.readouterr().err
+    assert re.search(r"warning: .*huge\.wav: \d+ of 16000 samples were clipped writing PCM_16 .*peak 5[.\d]*e\+05, \+114\.\d dBFS", err)
+    assert "--subtype FLOAT" in err
+
+
+def test_upsample_progress_is_silent_when_not_a_terminal(tmp_path, capfd):
+    src = _write(tmp_path / "in.wav", sr=8000, seconds=3.0)
+    assert main(["upsample", str(src), "-o", str(tmp_path / "o.wav"), "--rate", "2", "--quiet"]) == 0
+    captured = capfd.readouterr()
+    assert captured.err == ""
+    assert main(["upsample", str(src), "-o", str(tmp_path / "p.wav"), "--rate", "2"]) == 0
+    err = capfd.readouterr().err
+    assert "\r" not in err and "it/s" not in err and err.count("\n") == 1  # the plan line only
+
+
+def test_progress_bar_on_a_terminal(tmp_path, monkeypatch, capsys):
+    import audiosr.cli as cli
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    bar = cli._Progress(tmp_path / "x.wav", 8000, quiet=False)
+    assert bar.bar is not None
+    bar(8000, 16000)
+    assert bar.bar.n == 1.0 and bar.bar.total == 2.0
+    bar.close()
+    assert cli._Progress(tmp_path / "x.wav", 8000, quiet=True).bar is None
+
+
+def test_upsample_after_a_killed_run_leaves_no_partials(tmp_path):
+    """Issue #17, case 11: a hidden partial of a killed run is cleaned up by the next run."""
+    src = _write(tmp_path / "in.wav")
+    stale = tmp_path / ".out.deadbeef.partial.flac"
+    stale.write_bytes(b"")
+    assert main(["upsample", str(src), "-o", str(tmp_path / "out.flac"), "--rate", "2"]) == 0
+    assert _leftovers(tmp_path) == []
+
+
+def test_upsample_bad_bandwidth_options(tmp_path, capsys):
+    src = _write(tmp_path / "in.wav", sr=8000)
+    out = str(tmp_path / "o.wav")
+    assert main(["upsample", str(src), "-o", out, "--sr", "16000", "--input-bandwidth", "5000"]) == 1
+    assert "above the input's Nyquist frequency (4000 Hz at 8000 Hz)" in capsys.readouterr().err
+    assert main(["upsample", str(src), "-o", out, "--sr", "16000", "--input-bandwidth", "0"]) == 2
+    assert "--input-bandwidth must be a positive frequency" in capsys.readouterr().err
+    assert main(["upsample", str(src), "-o", out, "--sr", "16000", "--trust-pickle"]) == 2
+    assert "--trust-pickle goes with --model" in capsys.readouterr().err
+
+
+def test_argument_errors_do_not_import_torch(tmp_path):
+    """Issue #17, case 13: usage errors are reported before the heavy imports."""
+    code = (
+        "import sys; from audiosr.cli import main; "
+        f"status = main(['upsample', {str(tmp_path / 'x.wav')!r}, '-o', 'y.wav', '--rate', '1']); "
+        "print(status, 'torch' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert done.stdout.split() == ["2", "False"], done.stderr
+
+
+# ----------------------------------------------------------------------------- info
+
+
+def _info_cases(folder):
+    sr = 44100
+    rng = np.random.default_rng(0)
+    noise = rng.standard_normal(2 * sr) * 0.1
+    cases = {}
+    cases["8k_in_44k.wav"] = audiosr.signal.resample(
+        audiosr.signal.resample(noise, orig_sr=sr, target_sr=16000), orig_sr=16000, target_sr=sr
+    )
+    cases["full.wav"] = noise
+    # An MP3-style low-pass at 16 kHz with spectral holes below it in random frames
+    f, _, spec = scipy.signal.stft(noise, sr, nperseg=1024)
+    spec[f > 16000] = 0
+    spec[(rng.random(spec.shape) < 0.2) & (f[:, None] > 8000)] = 0
+    cases["mp3_16k.wav"] = scipy.signal.istft(spec, sr, nperseg=1024)[1][: noise.size]
+    cases["silence.wav"] = np.zeros(sr)
+    cases["dc.wav"] = np.full(sr, 0.25)
+    for name, y in cases.items():
+        sf.write(folder / name, y, sr, subtype="FLOAT")
+    return cases
+
+
+def test_info_reports_rate_format_bandwidth_and_plan(tmp_path, capsys):
+    _info_cases(tmp_path)
+    assert main(["info", str(tmp_path), "--sr", "48000"]) == 0
+    out = capsys.readouterr().out
+    blocks = {b.splitlines()[0].rsplit("/", 1)[-1]: b for b in out.strip().split(str(tmp_path) + "/")[1:]}
+    blocks = {k: "\n".join(v.splitlines()) for k, v in blocks.items()}
+    assert set(blocks) == {"8k_in_44k.wav", "full.wav", "mp3_16k.wav", "silence.wav", "dc.wav"}
+    for block in blocks.values():
+        assert "44100 Hz, 1 channel(s)" in block and "WAV / FLOAT" in block and "--sr 48000:" in block
+    edge = float(re.search(r"content   to ([\d.]+) kHz", blocks["8k_in_44k.wav"]).group(1))
+    assert edge == pytest.approx(7.8, abs=0.4)  # soxr's pass band ends at 0.95 of the 8 kHz Nyquist
+    assert "16000 Hz material" in blocks["8k_in_44k.wav"]
+    assert float(re.search(r"content   to ([\d.]+) kHz", blocks["full.wav"]).group(1)) > 20
+    mp3 = float(re.search(r"content   to ([\d.]+) kHz", blocks["mp3_16k.wav"]).group(1))
+    assert mp3 == pytest.approx(16.0, rel=0.05) and "32000 Hz material" in blocks["mp3_16k.wav"]
+    for name in ("silence.wav", "dc.wav"):
+        assert "content   none active" in blocks[name]
+
+
+def test_info_errors(tmp_path, capsys):
+    (tmp_path / "bad.wav").write_text("not audio")
+    assert main(["info", str(tmp_path / "bad.wav")]) == 1
+    assert "not a readable audio file" in capsys.readouterr().err
+    assert main(["info", str(tmp_path / "missing.wav")]) == 2
 
 
 # ----------------------------------------------------------------------------- evaluate
@@ -713,9 +912,9 @@ def test_train_writes_a_model_upsample_accepts(tmp_path, capsys, ext, estimator)
         assert main(upsample) != 0
         assert "allow_pickle=True (on the command line, --trust-pickle)" in capsys.readouterr().err
         assert not (tmp_path / "hi.wav").exists()
-    else:
-        assert main(upsample) == 0
-        assert sf.info(str(tmp_path / "hi.wav")).samplerate == 8000
+        upsample.append("--trust-pickle")
+    assert main(upsample) == 0
+    assert sf.info(str(tmp_path / "hi.wav")).samplerate == 8000
     assert main(argv) == 2  # exists: refused without --force
     assert "pass --force" in capsys.readouterr().err
 
@@ -803,3 +1002,19 @@ def test_train_errors(tmp_path, capsys):
     assert main(["train", str(tmp_path / "none"), "--rate", "2", "-o", str(tmp_path / "m.pt")]) == 2
     assert "no such file" in capsys.readouterr().err
     assert not (tmp_path / "m.pt").exists()
+
+
+def test_train_with_a_mix_of_input_makers(tmp_path, capsys):
+    data = tmp_path / "data"
+    data.mkdir()
+    t = np.arange(8000) / 8000
+    for i in range(3):
+        sf.write(data / f"c{i}.wav", 0.3 * np.sin(2 * np.pi * (300 + 100 * i) * t), 8000)
+    model = tmp_path / "m.pt"
+    argv = ["train", str(data), "--rate", "2", "-o", str(model), "--epochs", "1", "--segment", "2048",
+            "--estimator", "audiounet", "--decimation", "mix", "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    assert audiosr.load_model(model).metadata_["decimation"] == "mix"
+    with pytest.raises(SystemExit):
+        main([*argv[:-3], "--decimation", "magic"])
+    assert "invalid choice: 'magic'" in capsys.readouterr().err

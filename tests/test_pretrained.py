@@ -55,7 +55,9 @@ def test_upsample_uses_the_matching_pretrained_model_by_default(tmp_path, capsys
     np.testing.assert_allclose(out, audiosr.upsample(x, method=pretrained.load("speech-x4-16k")), atol=1e-4)
     assert main(["upsample", str(tmp_path / "in.wav"), "-o", str(tmp_path / "o2.wav"), "--model", "speech-x4-16k"]) == 0
     assert main(["upsample", str(tmp_path / "in.wav"), "-o", str(tmp_path / "o3.wav"), "--rate", "2"]) == 0
-    assert "no pretrained model for 4000 Hz x2; using sinc" in capsys.readouterr().err
+    # x2 from 4 kHz: the 4 kHz model, then soxr down to the target
+    assert "pretrained speech-x4-16k x4 -> 16000 Hz, soxr 16000 -> 8000 Hz" in capsys.readouterr().err
+    assert sf.info(str(tmp_path / "o3.wav")).samplerate == 8000
 
 
 @pytest.fixture

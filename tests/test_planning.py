@@ -1,0 +1,133 @@
+"""Tests for audiosr.planning: what happens to a file, decided once and stated."""
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+import audiosr
+from audiosr.planning import STANDARD_RATES, effective_rate, plan
+from audiosr.signal import resample
+
+
+@pytest.mark.parametrize(
+    ("sr", "bandwidth", "preferred", "expected"),
+    [
+        (48000, 23000, (), 48000),  # full band
+        (48000, 19500, (), 48000),  # speech recorded at 48 kHz with little air: still 48 kHz material
+        (48000, 7600, (), 16000),  # a 16 kHz source (soxr) in a 48 kHz container
+        (48000, 8000, (), 16000),  # ... through a brick wall
+        (48000, 8200, (), 16000),  # ... the edge of a transition band a little above Nyquist
+        (44100, 6600, (), 16000),  # ... through scipy.signal.decimate (Chebyshev, 0.8 of Nyquist)
+        (44100, 16000, (), 32000),  # an MP3 with a 16 kHz low-pass
+        (24000, 5700, (11025, 12000), 12000),  # a 12 kHz source: 11025 Hz would cut it
+        (16000, 4950, (12000,), 12000),  # a Chebyshev-decimated 12 kHz source, a model takes 12 kHz
+        (16000, 4950, (), 11025),  # ambiguous without a model: the 90 % fill wins
+        (12000, 4950, (), 12000),  # the same content in its own container: trusted
+        (16000, 7200, (), 16000),
+        (8000, 440, (), 8000),  # a tone: no standard rate is filled by it
+        (48000, None, (), 48000),
+        (48000, 0.0, (), 48000),  # silence
+        (22050, 3800, (), 8000),
+    ],
+)
+def test_effective_rate(sr, bandwidth, preferred, expected):
+    assert effective_rate(sr, bandwidth, preferred=preferred) == expected
+
+
+def test_standard_rates_are_sorted():
+    assert list(STANDARD_RATES) == sorted(set(STANDARD_RATES))
+
+
+def _noise(seconds, sr, cutoff=None, seed=0):
+    """White noise band-limited to ``cutoff`` Hz by a round trip through soxr at 2 * cutoff."""
+    x = np.random.default_rng(seed).standard_normal(int(seconds * sr)) * 0.1
+    if cutoff is not None:
+        low = int(2 * cutoff)
+        x = resample(resample(x, orig_sr=sr, target_sr=low), orig_sr=low, target_sr=sr)
+    return x
+
+
+def test_plan_names_bandwidth_method_and_steps(tmp_path):
+    path = tmp_path / "talk.wav"
+    sf.write(path, _noise(2, 44100, cutoff=8000), 44100)
+    p = plan(path, 48000)
+    assert p.input_sr == 44100 and p.target_sr == 48000 and p.effective_sr == 16000
+    assert p.bandwidth.hz == pytest.approx(8000, rel=0.05)
+    line = p.describe()
+    assert line.startswith(f"{path}: 44100 Hz, content to ")
+    assert "(16000 Hz material) -> sinc x2 -> 88200 Hz, soxr 88200 -> 48000 Hz" in line
+    assert "\n" not in line
+
+
+def test_plan_uses_a_shipped_model_for_its_input_rate():
+    if "speech-x4-48k" not in audiosr.pretrained.list():
+        pytest.skip("speech-x4-48k is not shipped")
+    x = _noise(1, 12000)
+    p = plan(x, 48000, sr=12000)
+    assert p.method == "speech-x4-48k" and p.method_sr == 12000 and p.rate == 4
+    assert p.steps == "pretrained speech-x4-48k x4 -> 48000 Hz"
+    # 24 kHz container of 12 kHz material: decimated to 12 kHz first
+    p = plan(resample(x, orig_sr=12000, target_sr=24000), 48000, sr=24000)
+    assert p.effective_sr == 12000
+    assert p.steps.startswith("soxr 24000 -> 12000 Hz, pretrained speech-x4-48k x4")
+    assert p.apply(resample(x, orig_sr=12000, target_sr=24000)).shape == (48000,)
+
+
+def test_full_band_at_target_is_nothing_to_add():
+    x = _noise(1, 48000)
+    p = plan(x, 48000, sr=48000)
+    assert p.action == "skip"
+    assert "audiosr only up-samples: the file is already 48000 Hz and full band" in p.describe()
+    with pytest.raises(ValueError, match="nothing to do"):
+        p.apply(x)
+
+
+def test_no_detect_trusts_the_container():
+    x = _noise(1, 44100, cutoff=8000)
+    assert plan(x, 48000, sr=44100).effective_sr == 16000
+    p = plan(x, 48000, sr=44100, detect=False)
+    assert p.effective_sr == 44100 and p.bandwidth is None
+    assert p.steps == "sinc x2 -> 88200 Hz, soxr 88200 -> 48000 Hz"
+    assert "bandwidth not checked" in p.describe()
+
+
+def test_given_bandwidth_overrides_detection():
+    x = _noise(1, 48000)
+    p = plan(x, 48000, sr=48000, input_bandwidth=8000)
+    assert p.effective_sr == 16000 and p.bandwidth.method == "given"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"target_sr": 8000}, "audiosr only up-samples: array is already 16000 Hz"),
+        ({"target_sr": 48000, "input_bandwidth": 9000}, "above the input's Nyquist frequency"),
+        ({"target_sr": 48000, "input_bandwidth": -1}, "positive frequency"),
+        ({"target_sr": 48000, "method": "cubic"}, "unknown method 'cubic'"),
+        ({}, "give the output rate"),
+        ({"target_sr": 48000, "rate": 3}, "not both"),
+        ({"rate": 1}, "rate must be an integer >= 2"),
+        ({"target_sr": 0}, "target_sr"),
+    ],
+)
+def test_plan_errors(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        plan(np.zeros(16000), sr=16000, **kwargs)
+
+
+def test_plan_needs_sr_for_arrays():
+    with pytest.raises(ValueError, match="sr .* is required"):
+        plan(np.zeros(100), 48000)
+
+
+@pytest.mark.parametrize(("sr", "target"), [(8000, 16000), (16000, 44100), (22050, 48000), (24000, 48000), (44100, 48000), (11025, 48000)])
+def test_plans_run_on_files_at_every_rate(tmp_path, sr, target):
+    path = tmp_path / "in.flac"
+    sf.write(path, np.stack([_noise(0.5, sr), _noise(0.5, sr, seed=1)], axis=1), sr)
+    p = plan(path, target)
+    assert p.action == "upsample"
+    out = tmp_path / "out.flac"
+    assert p.run(path, out) == target
+    info = sf.info(str(out))
+    assert (info.samplerate, info.channels) == (target, 2)
+    assert info.frames == audiosr.signal.resampled_length(int(0.5 * sr), sr, target)
