@@ -59,6 +59,10 @@ autosummary_generate = True
 autodoc_default_options = {"inherited-members": False}
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
+# Properties of the dataclasses (their fields are not class attributes; see class.rst).
+autosummary_context = {
+    "dataclass_properties": {"audiosr.Bandwidth": ["full_band"], "audiosr.planning.Plan": []},
+}
 
 # -- Markdown (the benchmark reports) -------------------------------------------
 myst_enable_extensions = []
