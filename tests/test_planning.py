@@ -131,3 +131,21 @@ def test_plans_run_on_files_at_every_rate(tmp_path, sr, target):
     info = sf.info(str(out))
     assert (info.samplerate, info.channels) == (target, 2)
     assert info.frames == audiosr.signal.resampled_length(int(0.5 * sr), sr, target)
+
+
+def test_force_model_runs_a_model_on_full_band_input():
+    if "speech-x4-48k" not in audiosr.pretrained.list():
+        pytest.skip("speech-x4-48k is not shipped")
+    x = _noise(0.5, 48000)
+    p = plan(x, 48000, sr=48000, force_model=True)
+    assert p.action == "upsample" and p.method == "speech-x4-48k"
+    assert p.steps == "soxr 48000 -> 12000 Hz, pretrained speech-x4-48k x4 -> 48000 Hz"
+    assert p.apply(x).shape == x.shape
+
+
+def test_a_users_model_without_rates_runs_at_the_content_rate():
+    model = audiosr.AudioUNet(rate=2, filters=(2,), kernel_sizes=(3,), patch_len=64, max_epochs=1, random_state=0)
+    y = np.random.default_rng(0).standard_normal((4, 256))
+    model.fit(y[:, ::2], y)
+    p = plan(_noise(0.5, 16000), sr=16000, method=model)
+    assert (p.method_sr, p.target_sr, p.steps) == (16000, 32000, "AudioUNet x2 -> 32000 Hz")
