@@ -318,7 +318,7 @@ _UNCOMPRESSED = {"WAV", "WAVEX", "AIFF", "AU", "RAW", "W64", "RF64", "CAF"}
 def _disk_full(folder, needed):
     mb = max(1, math.ceil(needed / 1e6))
     free = shutil.disk_usage(folder).free / 1e6
-    return OSError(errno.ENOSPC, f"no space left on device (needed about {mb} MB, {free:.0f} MB free in '{folder}')")
+    return OSError(errno.ENOSPC, f"no space left on device (needed about {mb} MB, {free:.1f} MB free in '{folder}')")
 
 
 def _read_block(reader, src, lo, hi, n, sr):
