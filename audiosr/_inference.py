@@ -30,6 +30,7 @@ __all__ = [
     "PIPELINES",
     "grid_geometry",
     "low_band_bins",
+    "network_input_size",
     "stream_geometry",
     "upsample_with_network",
     "spectral_features",
@@ -243,10 +244,10 @@ def upsample_frames(X, rate, network, *, n_fft, context, batch_size):
         spec = stft_frames(z_i, n_fft)
         padded = _pad_context(log_power(spec[:, :n_low]), context)  # each batch unfolds only its own frames
         n_frames = spec.shape[0]
-        preds = [
-            network(_as_batch(_unfold_context(padded[start : min(start + batch_size, n_frames) + context - 1], context)))
-            for start in range(0, n_frames, batch_size)
-        ]
+        preds = []
+        for start in range(0, n_frames, batch_size):
+            stop = min(start + batch_size, n_frames)
+            preds.append(network(_as_batch(_unfold_context(padded[start : stop + context - 1], context))))
         log_high = np.minimum(np.concatenate(preds).astype(np.float64), LOG_POWER_MAX)  # (T, n_high)
         magnitude = np.sqrt(np.maximum(np.exp(log_high) - POWER_EPS, 0.0))
         high = magnitude * np.exp(1j * imaged_phase_frames(x_i, rate, n_fft)[:, n_low:])
@@ -266,16 +267,33 @@ def _frame_geometry(rate, *, n_fft, context, **_):
 
 # ----------------------------------------------------------------------------- the shared entry points
 
-#: Pipeline name -> (up-sampling function, stream geometry function).
-PIPELINES = {"patches": (upsample_patches, _patch_geometry), "frames": (upsample_frames, _frame_geometry)}
+def _patch_input(rate, *, patch_len, **_):
+    return patch_len
+
+
+def _frame_input(rate, *, n_fft, context, **_):
+    return context * low_band_bins(n_fft, rate)
+
+
+#: Pipeline name -> (up-sampling function, stream geometry, length of one network input row).
+PIPELINES = {
+    "patches": (upsample_patches, _patch_geometry, _patch_input),
+    "frames": (upsample_frames, _frame_geometry, _frame_input),
+}
 
 
 def _split(config):
     try:
-        upsample, geometry = PIPELINES[config["pipeline"]]
+        functions = PIPELINES[config["pipeline"]]
     except (KeyError, TypeError):
         raise ValueError(f"unknown inference pipeline in {config!r}; known: {sorted(PIPELINES)}.") from None
-    return upsample, geometry, {k: v for k, v in config.items() if k != "pipeline"}
+    return (*functions, {k: v for k, v in config.items() if k != "pipeline"})
+
+
+def network_input_size(config, rate):
+    """Length of one row of the network's input batch: a patch, or a context window of low-band frames."""
+    *_, input_size, sizes = _split(config)
+    return int(input_size(rate, **sizes))
 
 
 def upsample_with_network(X, rate, network, config, keep_low_band):
@@ -300,7 +318,7 @@ def upsample_with_network(X, rate, network, config, keep_low_band):
     X_high : ndarray of shape (n_clips, n_times * rate)
         In the dtype of ``X`` (float64 for non-float input).
     """
-    upsample, _, sizes = _split(config)
+    upsample, _, _, sizes = _split(config)
     crossover = check_keep_low_band(keep_low_band)
     X = check_clips(X)
     peak = float(np.max(np.abs(X)))
@@ -323,7 +341,7 @@ def upsample_with_network(X, rate, network, config, keep_low_band):
 
 def stream_geometry(config, rate, keep_low_band):
     """``(granularity, context)`` for streaming a model in blocks (see ``BaseUpsampler._stream_geometry``)."""
-    _, geometry, sizes = _split(config)
+    _, geometry, _, sizes = _split(config)
     granularity, context = geometry(rate, **sizes)
     crossover = check_keep_low_band(keep_low_band)
     if crossover is not None:

@@ -192,7 +192,8 @@ def test_file_in_blocks_equals_whole_file_with_the_passthrough(tmp_path, rate, m
     def network_geometry(r, **_):
         return grid_geometry(patch // 2, r, patch / (2 * r) + 24)
 
-    monkeypatch.setitem(PIPELINES, "patches", (PIPELINES["patches"][0], network_geometry))
+    upsample, _, input_size = PIPELINES["patches"]
+    monkeypatch.setitem(PIPELINES, "patches", (upsample, network_geometry, input_size))
     x = 0.3 * np.random.default_rng(1).standard_normal((2, 4003))
     sf.write(tmp_path / "in.wav", x.T, 8000, subtype="DOUBLE")
 
