@@ -6,7 +6,7 @@ windows of STFT frames), a post-processing back to a waveform (overlap-add, inve
 STFT), and the low-band crossover (:mod:`audiosr.crossover`). This module holds all
 of it except the network, which comes in as a callable ``network(batch) -> batch`` on
 float32 arrays. The PyTorch estimators (:mod:`audiosr.neural`) pass their module; an
-exported model (:class:`audiosr.export.OnnxUpsampler`) passes an onnxruntime session,
+exported model (:class:`audiosr.OnnxUpsampler`) passes an onnxruntime session,
 so the two run the very same code around the network, and the second needs no torch.
 
 A *pipeline configuration* is a small dict of plain values that says which pipeline

@@ -286,6 +286,10 @@ class OnnxUpsampler(BaseUpsampler):
     def fit(self, X=None, y=None):
         """Not available: an exported model is for inference only.
 
+        Parameters
+        ----------
+        X, y : ignored
+
         Raises
         ------
         TypeError

@@ -19,7 +19,7 @@ refused whatever ``allow_pickle`` says: it is not an audiosr file.
 
 :func:`load_model` also reads **ONNX files** written by :func:`audiosr.export_onnx`
 (recognised by their first bytes or the ``.onnx`` extension): they hold no pickles,
-and come back as an :class:`audiosr.export.OnnxUpsampler` run by onnxruntime, without torch.
+and come back as an :class:`audiosr.OnnxUpsampler` run by onnxruntime, without torch.
 """
 
 from __future__ import annotations
@@ -239,7 +239,7 @@ def load_model(path, *, allow_pickle=False):
     model : estimator
         Ready for ``transform`` (on CPU; ``device="auto"`` moves it to CUDA when used there).
         Models from weights files carry their metadata in ``metadata_``. An ONNX file
-        gives an :class:`~audiosr.export.OnnxUpsampler`, with its metadata in
+        gives an :class:`~audiosr.OnnxUpsampler`, with its metadata in
         ``metadata_`` too.
 
     Raises
