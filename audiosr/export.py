@@ -156,6 +156,8 @@ def _export_network(estimator, n_in, opset):
     import torch
 
     module = copy.deepcopy(estimator.module_).to("cpu").eval()
+    if hasattr(module, "prepare_for_onnx"):
+        module.prepare_for_onnx()  # a network that would lose precision in ONNX Runtime changes its ops
     # A batch of 2: torch.export specialises an axis whose example size is 1.
     example = torch.randn(2, n_in, generator=torch.Generator().manual_seed(0)) * 0.1
     quiet = logging.getLogger("torch.onnx")
@@ -272,11 +274,6 @@ class OnnxUpsampler(BaseUpsampler):
         self.batch_size = batch_size
         self.n_threads = n_threads
         self.providers = providers
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.requires_fit = False
-        return tags
 
     @property
     def rate(self):
