@@ -7,6 +7,8 @@ Metrics live in :mod:`audiosr.metrics`, pair making in :mod:`audiosr.signal`, fi
 input/output in :mod:`audiosr.io`, datasets in :mod:`audiosr.datasets`, and the
 measurement of a recording's real bandwidth in :mod:`audiosr.bandwidth`; :func:`plan`
 (:mod:`audiosr.planning`) decides what happens to a file at any pair of rates.
+:func:`export_onnx` writes a trained model to ONNX, which :class:`OnnxUpsampler` runs
+with onnxruntime, without torch (:mod:`audiosr.export`).
 """
 
 from . import bandwidth, crossover, datasets, evaluation, export, io, metrics, planning, pretrained, signal
