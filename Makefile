@@ -13,7 +13,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# torch first, pinned to the CPU wheel, so nothing later resolves another build.
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	# The onnx extra too: the test suite checks ONNX export and onnxruntime inference.
+	$(BIN)/python -m pip install --quiet -e ".[test,onnx]"
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -27,7 +28,7 @@ test: $(STAMP)
 	$(MAKE) docs
 
 $(DOCS_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e ".[test,docs]"
+	$(BIN)/python -m pip install --quiet -e ".[test,onnx,docs]"
 	touch $(DOCS_STAMP)
 
 # Sphinx HTML documentation in docs/_build/html (offline; warnings are errors; runs the gallery examples).

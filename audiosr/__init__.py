@@ -7,13 +7,16 @@ Metrics live in :mod:`audiosr.metrics`, pair making in :mod:`audiosr.signal`, fi
 input/output in :mod:`audiosr.io`, datasets in :mod:`audiosr.datasets`, and the
 measurement of a recording's real bandwidth in :mod:`audiosr.bandwidth`; :func:`plan`
 (:mod:`audiosr.planning`) decides what happens to a file at any pair of rates.
+:func:`export_onnx` writes a trained model to ONNX, which :class:`OnnxUpsampler` runs
+with onnxruntime, without torch (:mod:`audiosr.export`).
 """
 
-from . import bandwidth, crossover, datasets, evaluation, io, metrics, planning, pretrained, signal
+from . import bandwidth, crossover, datasets, evaluation, export, io, metrics, planning, pretrained, signal
 from ._version import __version__
 from .bandwidth import Bandwidth, effective_bandwidth
 from .base import BaseUpsampler
 from .classical import BicubicUpsampler, SincUpsampler, SplineUpsampler
+from .export import OnnxUpsampler, export_onnx
 from .persistence import load_model, save_model
 from .planning import plan
 from .processing import upsample
@@ -29,6 +32,8 @@ __all__ = [
     "plan",
     "save_model",
     "load_model",
+    "export_onnx",
+    "OnnxUpsampler",
     "decimate",
     "make_pairs",
     "effective_bandwidth",
@@ -37,6 +42,7 @@ __all__ = [
     "crossover",
     "datasets",
     "evaluation",
+    "export",
     "io",
     "metrics",
     "planning",

@@ -1,4 +1,4 @@
-"""The ``audiosr`` command line: a thin shell over the library (plan and up-sample files, inspect, evaluate, train, demo)."""
+"""The ``audiosr`` command line: a thin shell over the library (plan and up-sample files, inspect, evaluate, train, export, demo)."""
 
 from __future__ import annotations
 
@@ -179,6 +179,28 @@ def build_parser():
     demo.add_argument("--rate", type=int, default=4, help="up-sampling factor (default: 4)")
     demo.add_argument("--force", action="store_true", help="overwrite files of an earlier demo run")
 
+    ex = sub.add_parser(
+        "export",
+        help="export a trained model to ONNX (runs with onnxruntime, without torch)",
+        description=(
+            "Write a trained model's network to an ONNX file with its metadata (rates, licences, the pipeline "
+            "around the network). `audiosr upsample --model OUT` and audiosr.load_model(OUT) run it with "
+            "onnxruntime, without torch. Needs the onnx extra: pip install 'audiosr-learn[onnx]'."
+        ),
+    )
+    ex.add_argument(
+        "model",
+        metavar="MODEL",
+        help="a shipped model's name (see audiosr.pretrained.list()) or a weights file from audiosr train / save_model",
+    )
+    ex.add_argument("-o", "--output", required=True, metavar="OUT", help="the ONNX file to write (.onnx)")
+    ex.add_argument(
+        "--trust-pickle",
+        action="store_true",
+        help="allow a pickle/joblib MODEL file: unpickling runs code from the file, so only for files you made",
+    )
+    ex.add_argument("--force", action="store_true", help="overwrite OUT")
+
     inf = sub.add_parser(
         "info",
         help="what a file contains: rate, channels, duration, format, real bandwidth, and the plan",
@@ -257,7 +279,7 @@ def _chosen_method(args):
         raise CommandError(
             f"--model: {exc} (not a file, a shipped model {pretrained.list()}, nor one of {sorted(CLASSICAL_METHODS)})."
         ) from None
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, ImportError) as exc:
         raise CommandError(f"--model: {exc}") from None
     if not isinstance(getattr(model, "metadata_", None), dict) or "name" not in model.metadata_:
         model.metadata_ = {**getattr(model, "metadata_", {}), "name": Path(choice).name}
@@ -649,6 +671,48 @@ def _fit_resumably(model, X, y, checkpoint, args):
     return True
 
 
+# ----------------------------------------------------------------------------- export
+
+
+def _cmd_export(args):
+    from .export import OnnxUpsampler, export_onnx
+    from .persistence import load_model
+
+    out = Path(args.output)
+    if out.suffix.lower() != ".onnx":
+        raise CommandError(f"-o must name an .onnx file, got '{out}'.")
+    if out.exists() and not args.force:
+        raise CommandError(f"'{out}' exists; pass --force to overwrite it.")
+    if not out.parent.is_dir():
+        raise CommandError(f"the folder of '{out}' does not exist.")
+    if args.model in pretrained.list():
+        model = pretrained.load(args.model)
+        metadata = {**pretrained.info(args.model), "name": args.model}
+    else:
+        try:
+            model = load_model(args.model, allow_pickle=args.trust_pickle)
+        except (FileNotFoundError, IsADirectoryError) as exc:
+            raise CommandError(f"{exc} (not a file, nor a shipped model {pretrained.list()}).") from None
+        except (ValueError, TypeError, ImportError) as exc:
+            raise CommandError(str(exc)) from None
+        if isinstance(model, OnnxUpsampler):
+            raise CommandError(f"'{args.model}' is already an ONNX model.")
+        own = getattr(model, "metadata_", None)
+        metadata = {"name": Path(args.model).stem, **(own if isinstance(own, dict) else {})}
+    try:
+        export_onnx(model, out, metadata=metadata)
+    except ImportError as exc:
+        raise CommandError(str(exc)) from None
+    rates = ""
+    if {"input_sr", "output_sr"} <= set(metadata):
+        rates = f", {metadata['input_sr']} Hz -> {metadata['output_sr']} Hz"
+    print(
+        f"wrote {out} ({type(model).__name__} x{model.rate_}{rates}, {out.stat().st_size / 1e6:.1f} MB); "
+        f"use it with: audiosr upsample IN -o OUT --model {out}"
+    )
+    return 0
+
+
 # ----------------------------------------------------------------------------- demo
 
 
@@ -667,6 +731,7 @@ _COMMANDS = {
     "evaluate": _cmd_evaluate,
     "train": _cmd_train,
     "demo": _cmd_demo,
+    "export": _cmd_export,
     "info": _cmd_info,
 }
 

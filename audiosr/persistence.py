@@ -16,6 +16,10 @@ Two formats:
 
 A PyTorch file that is not weights-only (``torch.save`` of arbitrary objects) is
 refused whatever ``allow_pickle`` says: it is not an audiosr file.
+
+:func:`load_model` also reads **ONNX files** written by :func:`audiosr.export_onnx`
+(recognised by their first bytes or the ``.onnx`` extension): they hold no pickles,
+and come back as an :class:`audiosr.OnnxUpsampler` run by onnxruntime, without torch.
 """
 
 from __future__ import annotations
@@ -52,6 +56,30 @@ def _jsonable(value):
     return value
 
 
+def model_config(model, metadata=None, *, what="this saves"):
+    """What a model file says about a fitted neural model besides its weights (plain JSON values).
+
+    Returns ``{"params": ..., "fitted": ..., "metadata": ...}``: the estimator's
+    parameters, its JSON-able fitted attributes, and ``metadata``. ``what`` starts the
+    error message for a model of another kind.
+    """
+    from sklearn.utils.validation import check_is_fitted
+
+    classes = _estimator_classes()
+    if type(model).__name__ not in classes:
+        raise TypeError(f"{what} trained neural models ({', '.join(classes)}), got {type(model).__name__}.")
+    check_is_fitted(model, "module_")
+    if metadata is not None and (not isinstance(metadata, dict) or _jsonable(metadata) is None):
+        raise TypeError("metadata must be a dict of JSON-serialisable values.")
+    params = {k: _jsonable(v) for k, v in model.get_params(deep=False).items()}
+    fitted = {
+        k: v
+        for k, v in vars(model).items()
+        if k.endswith("_") and not k.startswith("__") and k not in ("module_", "metadata_") and _jsonable(v) is not None
+    }
+    return {"params": params, "fitted": fitted, "metadata": metadata or {}}
+
+
 def save_model(model, path, *, metadata=None):
     """Save a fitted neural model as a weights file that is safe to load from anyone.
 
@@ -79,21 +107,8 @@ def save_model(model, path, *, metadata=None):
     True
     """
     import torch
-    from sklearn.utils.validation import check_is_fitted
 
-    classes = _estimator_classes()
-    if type(model).__name__ not in classes:
-        raise TypeError(f"save_model saves trained neural models ({', '.join(classes)}), got {type(model).__name__}.")
-    check_is_fitted(model, "module_")
-    if metadata is not None and (not isinstance(metadata, dict) or _jsonable(metadata) is None):
-        raise TypeError("metadata must be a dict of JSON-serialisable values.")
-    params = {k: _jsonable(v) for k, v in model.get_params(deep=False).items()}
-    fitted = {
-        k: v
-        for k, v in vars(model).items()
-        if k.endswith("_") and not k.startswith("__") and k != "module_" and _jsonable(v) is not None
-    }
-    config = {"params": params, "fitted": fitted, "metadata": metadata or {}}
+    config = model_config(model, metadata, what="save_model saves")
     payload = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -206,13 +221,13 @@ _PICKLE_MAGIC = (b"\x80", b"\x78", b"\x1f\x8b", b"BZh", b"\xfd7zXZ", b"\x5d\x00\
 
 
 def load_model(path, *, allow_pickle=False):
-    """Load a model saved by :func:`save_model`, or (only when allowed) by joblib.
+    """Load a model saved by :func:`save_model` or :func:`audiosr.export_onnx`, or (only when allowed) by joblib.
 
     Parameters
     ----------
     path : str or path-like
-        A weights file from :func:`save_model`, or a joblib/pickle file of an audiosr
-        estimator.
+        A weights file from :func:`save_model`, an ONNX file from :func:`audiosr.export_onnx`,
+        or a joblib/pickle file of an audiosr estimator.
     allow_pickle : bool, default=False
         Whether joblib/pickle files may be loaded. Unpickling runs code from the file,
         so they are refused by default; pass True only for files you made yourself.
@@ -223,12 +238,16 @@ def load_model(path, *, allow_pickle=False):
     -------
     model : estimator
         Ready for ``transform`` (on CPU; ``device="auto"`` moves it to CUDA when used there).
-        Models from weights files carry their metadata in ``metadata_``.
+        Models from weights files carry their metadata in ``metadata_``. An ONNX file
+        gives an :class:`~audiosr.OnnxUpsampler`, with its metadata in
+        ``metadata_`` too.
 
     Raises
     ------
     ValueError
         When the file is not a model file, or is a pickle and ``allow_pickle`` is False.
+    ImportError
+        For an ONNX file when onnxruntime is not installed (``pip install 'audiosr-learn[onnx]'``).
     """
     path = Path(os.fspath(path))
     if not path.exists():
@@ -241,6 +260,10 @@ def load_model(path, *, allow_pickle=False):
     # that merely ends with an embedded archive, so look at the first bytes.
     if head[:4] == b"PK\x03\x04":
         return _load_weights(path)
+    from .export import is_onnx_file, load_onnx
+
+    if is_onnx_file(head) or path.suffix.lower() == ".onnx":
+        return load_onnx(path)
     if allow_pickle:
         return _load_pickle(path)
     if not head:

@@ -16,7 +16,12 @@ Measures, per estimator (rate 4):
   other CPU-bound process running. A regression case: on a busy machine, single
   calls with 2 threads once ran 14x slower than idle (OpenMP threads spinning at
   barriers while a core was taken). ``--only contention`` runs this case alone and
-  replaces its section of ``speed.md``.
+  replaces its section of ``speed.md``;
+* **onnx**: the same shipped models exported to ONNX (:func:`audiosr.export_onnx`)
+  and run by onnxruntime (:class:`audiosr.OnnxUpsampler`) against torch, at 1 and 2
+  threads, with the largest difference between the two outputs. Needs the onnx extra
+  (``pip install 'audiosr-learn[onnx]'``); skipped without it. ``--only onnx`` runs it
+  alone and replaces its section of ``speed.md``.
 
 The neural models are timed with their default architecture (``DualBranchSR.paper``
 too); their weights do not change their speed, so they are fitted for one short
@@ -27,6 +32,7 @@ Usage::
 
     python benchmarks/speed.py
     python benchmarks/speed.py --only contention
+    python benchmarks/speed.py --only onnx
 
 Writes ``speed.md`` and ``speed.csv`` to ``--out`` (default ``benchmarks/results``).
 """
@@ -255,17 +261,127 @@ def contention_section(result, env):
     return "\n".join(lines) + "\n"
 
 
+def write_section(path, heading, section):
+    """Put ``section`` (starting with ``heading``) into the report: in place of the old one, else at the end."""
+    text = path.read_text() if path.exists() else "# Speed and memory on the CPU\n"
+    if heading in text:
+        before, after = text.split(heading, 1)
+        rest = after.split("\n## ", 1)
+        text = before.rstrip("\n") + "\n\n" + section + ("\n## " + rest[1] if len(rest) > 1 else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    path.write_text(text)
+
+
 def write_contention(result, env, out, replace_only):
     """Write the contention section into speed.md: after the table, or in place of the previous one."""
     with open(out / "speed_contention.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=["model", "threads", "rtf_idle", "rtf_busy", "slowdown"])
         writer.writeheader()
         writer.writerows(result["rows"])
-    path = out / "speed.md"
-    text = path.read_text() if path.exists() else "# Speed and memory on the CPU\n"
-    if replace_only or CONTENTION_HEADING in text:
-        text = text.split(CONTENTION_HEADING)[0]
-    path.write_text(text.rstrip("\n") + "\n\n" + contention_section(result, env))
+    write_section(out / "speed.md", CONTENTION_HEADING, contention_section(result, env))
+
+
+ONNX_HEADING = "## ONNX Runtime against torch"
+
+
+ONNX_SCRIPT = """
+import json, sys, time, statistics
+import numpy as np
+backend, model, threads, seconds, repeats = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
+from audiosr.datasets import load_sample
+if backend == "torch":
+    import torch
+    from audiosr import pretrained
+    torch.set_num_threads(threads)
+    model = pretrained.load(model)
+else:
+    from audiosr import load_model
+    model = load_model(model).set_params(n_threads=threads)
+sr = model.metadata_["input_sr"]
+clip, _ = load_sample("speech", sr=sr)
+x = np.tile(clip, int(np.ceil(seconds * sr / len(clip))))[: int(seconds * sr)].astype(np.float32)[None]
+model.transform(x)  # warm-up
+times = []
+for _ in range(repeats):
+    start = time.perf_counter()
+    model.transform(x)
+    times.append(time.perf_counter() - start)
+print(json.dumps({"rtf": statistics.median(times) / seconds, "torch_imported": "torch" in sys.modules}))
+"""
+
+
+def _rtf_in_fresh_process(backend, model, threads, seconds, repeats):
+    """RTF of one backend in a process of its own: no other runtime's threads beside it, as a user would run it."""
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    argv = [backend, str(model), str(threads), str(seconds), str(repeats)]
+    done = subprocess.run([sys.executable, "-c", ONNX_SCRIPT, *argv], capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        raise RuntimeError(f"timing {backend} {model} failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def onnx_speed(seconds, repeats, smoke=False):
+    """RTF of the shipped models in torch and exported to ONNX, per thread count; None without onnxruntime."""
+    try:
+        import onnxruntime
+        import onnxscript  # noqa: F401
+    except ImportError:
+        return None
+    from audiosr import export_onnx, load_model, pretrained
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in CONTENTION_MODELS[:1] if smoke else CONTENTION_MODELS:
+            model = pretrained.load(name)
+            path = export_onnx(model, Path(tmp) / f"{name}.onnx")
+            x = speech(seconds, model.metadata_["input_sr"])[None]
+            diff = float(np.abs(load_model(path).transform(x) - model.transform(x)).max())
+            for threads in CONTENTION_THREADS:
+                row = {"model": name, "threads": threads, "max_abs_diff": diff}
+                row["rtf_torch"] = _rtf_in_fresh_process("torch", name, threads, seconds, repeats)["rtf"]
+                onnx = _rtf_in_fresh_process("onnx", path, threads, seconds, repeats)
+                if onnx["torch_imported"]:
+                    raise RuntimeError("the onnxruntime run imported torch")
+                row["rtf_onnx"] = onnx["rtf"]
+                row["speedup"] = row["rtf_torch"] / row["rtf_onnx"]
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+    return {"rows": rows, "seconds": seconds, "repeats": repeats, "onnxruntime": onnxruntime.__version__}
+
+
+def onnx_section(result, env):
+    lines = [
+        ONNX_HEADING,
+        "",
+        f"Produced by `{env['command']}` on {env['cpu']} ({env['logical_cpus']} logical CPUs), torch {env['torch']}, "
+        f"onnxruntime {result['onnxruntime']}, commit `{env['git_commit']}`.",
+        "",
+        "The shipped models exported with `audiosr.export_onnx` and run by `audiosr.OnnxUpsampler` (onnxruntime "
+        "for the network, the same NumPy code as torch around it) against the torch model. **RTF** = compute "
+        f"seconds per second of output audio, `transform` on {result['seconds']:g} s of speech, median of "
+        f"{result['repeats']} runs after a warm-up, each backend in a fresh process of its own (the onnxruntime "
+        "one without torch imported); **threads** = torch's threads and onnxruntime's intra-op threads; "
+        "**max abs diff** = largest difference between the two outputs (float32 rounding).",
+        "",
+        "| model | threads | RTF torch | RTF onnxruntime | speed-up | max abs diff |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in result["rows"]:
+        lines.append(
+            f"| {row['model']} | {row['threads']} | {row['rtf_torch']:.2g} | {row['rtf_onnx']:.2g} | "
+            f"{row['speedup']:.2f}x | {row['max_abs_diff']:.1e} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write_onnx(result, env, out):
+    keys = ["model", "threads", "rtf_torch", "rtf_onnx", "speedup", "max_abs_diff"]
+    with open(out / "speed_onnx.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=keys)
+        writer.writeheader()
+        writer.writerows(result["rows"])
+    write_section(out / "speed.md", ONNX_HEADING, onnx_section(result, env))
 
 
 def environment(threads):
@@ -294,8 +410,11 @@ def main(argv=None):
     parser.add_argument("--smoke", action="store_true", help="tiny models, short audio: checks the script runs")
     parser.add_argument(
         "--only",
-        choices=["contention"],
-        help="run only this case and replace its section of speed.md (contention: threads next to a busy process)",
+        choices=["contention", "onnx"],
+        help=(
+            "run only this case and replace its section of speed.md (contention: threads next to a busy process; "
+            "onnx: onnxruntime against torch)"
+        ),
     )
     args = parser.parse_args(argv)
     for name in ("seconds", "long_minutes"):
@@ -313,6 +432,13 @@ def main(argv=None):
         result = contention(args.seconds, args.repeats, args.smoke)
         write_contention(result, environment(threads), out, replace_only=True)
         print(f"wrote the contention section of {out / 'speed.md'}")
+        return
+    if args.only == "onnx":
+        result = onnx_speed(args.seconds, args.repeats, args.smoke)
+        if result is None:
+            parser.error("--only onnx needs onnxruntime and onnxscript: pip install 'audiosr-learn[onnx]'")
+        write_onnx(result, environment(threads), out)
+        print(f"wrote the ONNX section of {out / 'speed.md'}")
         return
     rows = []
     models = {}
@@ -376,6 +502,9 @@ def main(argv=None):
     env = environment(threads)
     write_results(rows, env, args, out)
     write_contention(contention(args.seconds, args.repeats, args.smoke), env, out, replace_only=False)
+    result = None if args.smoke else onnx_speed(args.seconds, args.repeats)
+    if result is not None:
+        write_onnx(result, env, out)
     print(f"wrote {out / 'speed.md'}")
 
 

@@ -182,6 +182,29 @@ def test_speed_contention_alone_replaces_its_section_and_ends_the_busy_process(t
             os.kill(proc.pid, 0)
 
 
+def test_speed_onnx_alone_replaces_its_section_and_keeps_the_others(tmp_path):
+    pytest.importorskip("onnxscript")
+    pytest.importorskip("onnxruntime")
+    speed = _script("speed")
+    out = tmp_path / "results"
+    out.mkdir()
+    contention = f"{speed.CONTENTION_HEADING}\n\ncontention figures\n"
+    (out / "speed.md").write_text(
+        f"# Speed and memory on the CPU\n\n| table | kept |\n\n{speed.ONNX_HEADING}\n\nold onnx figures\n\n{contention}"
+    )
+    speed.main(["--only", "onnx", "--smoke", "--seconds", "0.5", "--repeats", "1", "--out", str(out)])
+    report = (out / "speed.md").read_text()
+    assert report.startswith("# Speed and memory on the CPU\n\n| table | kept |\n")
+    assert report.count(speed.ONNX_HEADING) == 1 and "old onnx figures" not in report  # replaced, not added
+    assert report.endswith(contention)  # the section after it is kept
+    with open(out / "speed_onnx.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["model"], int(r["threads"])) for r in rows] == [("speech-x4-16k", 1), ("speech-x4-16k", 2)]
+    assert all(float(r["rtf_torch"]) > 0 and float(r["rtf_onnx"]) > 0 for r in rows)
+    assert all(float(r["max_abs_diff"]) < 1e-4 for r in rows)
+    assert "| speech-x4-16k | 2 |" in report
+
+
 def test_input_makers_smoke_run(tiny_corpus, tmp_path):
     input_makers = _script("input_makers")
     out = tmp_path / "results"

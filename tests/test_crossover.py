@@ -180,7 +180,7 @@ def test_file_in_blocks_equals_whole_file_with_the_passthrough(tmp_path, rate, m
     import soundfile as sf
 
     import audiosr
-    from audiosr.neural._base import grid_geometry
+    from audiosr._inference import PIPELINES, grid_geometry
     from audiosr.processing import upsample_file
 
     patch = {3: 288, 4: 256}[rate]
@@ -188,7 +188,12 @@ def test_file_in_blocks_equals_whole_file_with_the_passthrough(tmp_path, rate, m
     model = tiny(DualBranchSR, rate, patch_len=patch, learning_rate=1e-2).fit(X, y)
     # A network context barely wider than the network needs (half a patch and the spline's
     # reach), instead of the generous default, so that the crossover's share must be there.
-    monkeypatch.setattr(model, "_network_geometry", lambda r: grid_geometry(patch // 2, r, patch / (2 * r) + 24))
+
+    def network_geometry(r, **_):
+        return grid_geometry(patch // 2, r, patch / (2 * r) + 24)
+
+    upsample, _, input_size = PIPELINES["patches"]
+    monkeypatch.setitem(PIPELINES, "patches", (upsample, network_geometry, input_size))
     x = 0.3 * np.random.default_rng(1).standard_normal((2, 4003))
     sf.write(tmp_path / "in.wav", x.T, 8000, subtype="DOUBLE")
 
@@ -201,7 +206,7 @@ def test_file_in_blocks_equals_whole_file_with_the_passthrough(tmp_path, rate, m
     assert blocks_minus_whole(True) < 1e-9
     assert blocks_minus_whole(0.3) < 1e-9
     # Without the crossover's reach in the blocks' context, the seams would show.
-    monkeypatch.setattr(model, "_stream_geometry", model._network_geometry)
+    monkeypatch.setattr(model, "_stream_geometry", network_geometry)
     assert blocks_minus_whole(True) > 1e-4
 
 

@@ -8,7 +8,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
 
-from audiosr import SincUpsampler, SpectralDNN, SplineUpsampler, decimate, make_pairs
+from audiosr import SincUpsampler, SpectralDNN, SplineUpsampler, _inference, decimate, make_pairs
 from audiosr.metrics import lsd_hf
 from audiosr.neural import SpectralDNNModule
 from audiosr.neural.spectral_dnn import imaged_phase, istft, low_band_bins, stft
@@ -104,6 +104,27 @@ def test_stft_istft_round_trip_is_exact(dtype, tol):
     assert torch.allclose(w.reshape(4, 16).sum(0), torch.full((16,), 1.5, dtype=torch.float64))
 
 
+@pytest.mark.parametrize("n", [64, 1001])
+def test_numpy_framing_matches_the_torch_functions(n):
+    # The estimator computes its STFTs in NumPy (so exported models need no torch); the
+    # public torch functions document the same framing, so the two must agree.
+    x = np.random.default_rng(n).standard_normal(n)
+    S = stft(torch.tensor(x), N_FFT)
+    np.testing.assert_allclose(_inference.stft_frames(x, N_FFT), S.numpy().T, atol=1e-10)
+    modified = S * torch.exp(1j * torch.linspace(0, 3, S.shape[0], dtype=torch.float64))[:, None]
+    np.testing.assert_allclose(
+        _inference.istft_frames(modified.numpy().T, N_FFT, n), istft(modified, N_FFT, n).numpy(), atol=1e-10
+    )
+    low = x[: n // 3]
+    up = np.zeros(low.size * 3)
+    up[::3] = low
+    # Angles of near-zero bins are arbitrary: compare phasors weighted by the image's magnitude.
+    magnitude = np.abs(_inference.stft_frames(up, N_FFT))
+    torch_phase = imaged_phase(torch.tensor(low), 3, N_FFT).numpy().T
+    numpy_phase = _inference.imaged_phase_frames(low, 3, N_FFT)
+    np.testing.assert_allclose(magnitude * np.exp(1j * numpy_phase), magnitude * np.exp(1j * torch_phase), atol=1e-9)
+
+
 def test_imaged_phase_is_mirrored_at_rate_2():
     # Hand case: a low-rate tone at 1/8 cycle per sample sits in bin 4 of a 64-point STFT
     # at the high rate (1/16 cycle per sample); zero-stuffing puts its image in bin 32 - 4 = 28.
@@ -164,7 +185,7 @@ def test_resynthesis_is_exact_with_the_true_high_band(rate, monkeypatch):
     X, _ = pairs(rate, n=3, length=91)
     y = rate * zero_stuff(X, rate)
     model = tiny(rate, batch_size=7, keep_low_band=False).fit(X, y)
-    monkeypatch.setattr(model, "_interpolate", lambda X_, rate_: rate_ * zero_stuff(X_, rate_))
+    monkeypatch.setattr(_inference, "sinc_interpolate", lambda X_, rate_: rate_ * zero_stuff(X_, rate_))
     k = low_band_bins(N_FFT, rate)
     truth = (
         torch.log(stft(torch.tensor(y), N_FFT)[:, k:].abs() ** 2 + 1e-10)

@@ -61,6 +61,20 @@ def test_bad_patch_len_suggests_a_valid_one():
         DualBranchSR(rate=6, patch_len=8192).fit(X, y)
 
 
+@pytest.mark.parametrize("patch_len, replaced", [(288, True), (256, False)])
+@pytest.mark.parametrize("branches", ["both", "frequency"])
+def test_dft_matrices_for_onnx_give_the_same_network(patch_len, replaced, branches):
+    import copy
+
+    module = TFNetModule(patch_len, 3 if patch_len == 288 else 4, (4, 8), (9, 5), 0.0, branches, True).eval()
+    prepared = copy.deepcopy(module).prepare_for_onnx()
+    assert hasattr(prepared, "dft_cos") is replaced  # only where the length is not a power of two
+    assert prepared.state_dict().keys() == module.state_dict().keys()  # nothing new is saved
+    x = 0.3 * torch.randn(5, patch_len, generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        assert (prepared(x) - module(x)).abs().max() < 1e-5
+
+
 def test_spectral_replicator_and_dc():
     module = TFNetModule(16, 4, (2,), (3,), 0.0, "both", True)
     mag = torch.arange(9.0)[None]  # bins 0..8 of a 16-sample patch

@@ -12,6 +12,7 @@ interpolated input, and inference on any length by windowed overlap-add.
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import io
 import json
@@ -25,20 +26,23 @@ import torch
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from .._inference import (
+    INPUT_UPSAMPLERS,
+    check_patch_length,
+    grid_geometry,
+    interpolate,
+    stream_geometry,
+    upsample_with_network,
+)
 from .._validation import check_choice, check_clips, check_rate, check_target
 from ..base import BaseUpsampler
-from ..classical import CLASSICAL_METHODS
-from ..crossover import check_keep_low_band, crossover_reach, low_band_passthrough
+from ..crossover import check_keep_low_band
 from ..io import atomic_output
 from .losses import log_spectral_loss
 
 __all__ = ["NeuralUpsampler", "PatchUpsampler", "grid_geometry", "resolve_device", "smallest_patch_len"]
 
 LR_SCHEDULES = ("constant", "poly")
-# Largest input sample accepted by the networks: squared spectra of float32 patches
-# overflow near 1e19, and real audio is within [-1, 1] (or +-32768 as unscaled PCM).
-_MAX_PEAK = 1e6
-INPUT_UPSAMPLERS = ("spline", "sinc", "bicubic")
 
 
 def resolve_device(device):
@@ -62,16 +66,6 @@ def resolve_device(device):
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device={device!r} was asked for but CUDA is not available here; use device='cpu' or 'auto'.")
     return dev
-
-
-def grid_geometry(hop, rate, reach):
-    """Block geometry for streaming a model that works on a grid of ``hop`` high-rate samples.
-
-    Returns ``(granularity, context)`` in low-rate samples: block starts on multiples
-    of ``granularity`` fall on the grid, and ``context`` is ``reach`` rounded up to it.
-    """
-    granularity = hop // math.gcd(hop, rate)
-    return granularity, math.ceil(reach / granularity) * granularity
 
 
 def smallest_patch_len(minimum, multiple_of):
@@ -198,9 +192,10 @@ class NeuralUpsampler(BaseUpsampler):
       values: they rebuild the module when a pickled model is loaded);
     * optionally ``_init_module(module, inputs, targets)``: data-dependent state of a
       fresh module, kept as buffers so that it travels in the state dict;
-    * ``_upsample_clips(X, rate, device)`` -> up-sampled clips, with the module in eval mode;
-    * optionally ``_network_geometry(rate)``: ``_stream_geometry`` of the network alone
-      (the base adds the low-band crossover's reach);
+    * ``_inference_config()`` -> which torch-free inference pipeline of
+      :mod:`audiosr._inference` runs around the module, with its sizes (plain values:
+      an exported model stores them); the base runs it with the module as the network
+      (``_run_network``), adds the low-band crossover, and derives ``_stream_geometry``;
     * optionally ``_loss(pred, target)`` (default: mean squared error) and
       ``_score_batch(pred, target)`` with ``_validation_label`` (default: mean SNR in dB,
       "val_snr"), the early-stopping score of module outputs, higher is better.
@@ -287,7 +282,7 @@ class NeuralUpsampler(BaseUpsampler):
     def _make_module(self, **kwargs):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _upsample_clips(self, X, rate, device):  # pragma: no cover - abstract
+    def _inference_config(self):  # pragma: no cover - abstract
         raise NotImplementedError
 
     # ------------------------------------------------------------------ validation
@@ -587,39 +582,24 @@ class NeuralUpsampler(BaseUpsampler):
             with the input's own band below the crossover unless ``keep_low_band`` is off.
         """
         rate = self._check_fitted_rate()
-        crossover = check_keep_low_band(self.keep_low_band)
-        X = check_clips(X)
-        peak = float(np.max(np.abs(X)))
-        if peak > _MAX_PEAK:
-            raise ValueError(
-                f"X has samples as large as {peak:.3g}; the networks compute in float32 and expect audio "
-                f"roughly in [-1, 1] (at most {_MAX_PEAK:g}). Scale the input down first."
-            )
         device = self._inference_device()
         self.module_.to(device)
         self.module_.eval()
+        network = functools.partial(self._run_network, device=device)
         with torch.inference_mode():
-            out = np.asarray(self._upsample_clips(X, rate, device), dtype=X.dtype)
-        if crossover is not None:
-            out = low_band_passthrough(out, X, rate, crossover=crossover)
-        if not np.all(np.isfinite(out)):
-            # Never hand back silent garbage: a non-finite output is a failure, said so.
-            raise ValueError(
-                "the model produced non-finite output for this input; its weights may be damaged "
-                "(retrain, or load a good copy) or the input far outside what it was trained on."
-            )
-        return out
+            return upsample_with_network(X, rate, network, self._inference_config(), self.keep_low_band)
 
-    def _network_geometry(self, rate):
-        return super()._stream_geometry(rate)
+    def _run_network(self, batch, device):
+        """The network on one batch: a float32 array in, a float32 array out (the inference hook).
+
+        Everything around it (pre-processing, patching or framing, overlap-add, the
+        crossover) is torch-free (:mod:`audiosr._inference`) and shared with exported
+        models, which call an onnxruntime session here instead.
+        """
+        return self.module_(torch.tensor(batch, device=device)).cpu().numpy()
 
     def _stream_geometry(self, rate):
-        granularity, context = self._network_geometry(rate)
-        crossover = check_keep_low_band(self.keep_low_band)
-        if crossover is not None:
-            # The crossover filters the network's output: blocks need its reach on top, kept on the grid.
-            context += math.ceil(crossover_reach(rate, crossover) / granularity) * granularity
-        return granularity, context
+        return stream_geometry(self._inference_config(), rate, self.keep_low_band)
 
     # ------------------------------------------------------------------ pickling
 
@@ -700,16 +680,10 @@ class PatchUpsampler(NeuralUpsampler):
         return patch_len
 
     def _interpolate(self, X, rate):
-        name = check_choice(self.input_upsampler, INPUT_UPSAMPLERS, name="input_upsampler")
-        return CLASSICAL_METHODS[name](rate=rate).transform(X).astype(np.float32, copy=False)
+        return interpolate(X, rate, self.input_upsampler)
 
     def _check_length(self, n_target, patch_len, rate, what):
-        if n_target < patch_len:
-            raise ValueError(
-                f"{what} of {n_target} high-rate samples are shorter than one patch ({patch_len} samples): "
-                f"pass clips of at least {math.ceil(patch_len / rate)} low-rate samples, a smaller patch_len, "
-                "or use a classical up-sampler for very short clips."
-            )
+        check_patch_length(n_target, patch_len, rate, what)
 
     def _training_data(self, X, y, rate):
         patch_len = self._resolved_patch_len(rate)
@@ -722,33 +696,10 @@ class PatchUpsampler(NeuralUpsampler):
         self.patch_len_ = patch_len
         return np.ascontiguousarray(inputs), np.ascontiguousarray(targets)
 
-    def _upsample_clips(self, X, rate, device):
-        patch_len = self.patch_len_
-        self._check_length(X.shape[1] * rate, patch_len, rate, "clips")
-        z = self._interpolate(X, rate)
-        return np.stack([self._overlap_add(clip, patch_len, device) for clip in z])
-
-    def _network_geometry(self, rate):
-        # Blocks must start on the overlap-add grid of whole-signal processing (hop =
-        # half a patch, in high-rate samples), and see every patch that covers their
-        # samples in full: a patch plus the interpolators' reach on each side.
-        return grid_geometry(self.patch_len_ // 2, rate, self.patch_len_ / rate + 64)
-
-    def _overlap_add(self, signal, patch_len, device):
-        # With a hop of half a patch, each hop-long segment of the output is the second
-        # half of one windowed patch plus the first half of the next; the two halves
-        # of a periodic Hann window sum to exactly one, so no normalisation is needed.
-        hop = patch_len // 2
-        n = signal.size
-        n_windows = math.ceil(n / hop) + 1
-        padded = np.pad(signal, (hop, (n_windows + 1) * hop - n - hop), mode="reflect")
-        frames = np.lib.stride_tricks.sliding_window_view(padded, patch_len)[::hop]
-        window = torch.hann_window(patch_len, periodic=True, device=device)
-        segments = torch.zeros(n_windows + 1, hop, device=device)
-        for start in range(0, n_windows, self.batch_size):
-            batch = torch.tensor(frames[start : start + self.batch_size], device=device)  # copies the view
-            pred = self.module_(batch) * window
-            stop = start + len(pred)
-            segments[start:stop] += pred[:, :hop]
-            segments[start + 1 : stop + 1] += pred[:, hop:]
-        return segments.reshape(-1)[hop : hop + n].cpu().numpy()
+    def _inference_config(self):
+        return {
+            "pipeline": "patches",
+            "patch_len": int(self.patch_len_),
+            "input_upsampler": self.input_upsampler,
+            "batch_size": _check_positive_int(self.batch_size, "batch_size"),
+        }

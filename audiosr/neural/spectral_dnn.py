@@ -9,35 +9,25 @@ import numpy as np
 import torch
 from torch import nn
 
+from .._inference import (
+    LOG_POWER_MAX,
+    check_frame_length,
+    log_power,
+    low_band_bins,
+    sinc_interpolate,
+    spectral_features,
+    stft_frames,
+)
 from .._validation import check_rate
-from ..classical import CLASSICAL_METHODS
-from ._base import NeuralUpsampler, grid_geometry
+from ._base import NeuralUpsampler, _check_positive_int
 
 __all__ = ["SpectralDNN", "SpectralDNNModule", "imaged_phase", "low_band_bins", "stft", "istft"]
 
-_POWER_EPS = 1e-10  # added to |S|^2 before the log: silence maps to ln(1e-10) = -23.0, not -inf
 _STD_FLOOR = 0.1  # nats; a feature or target that barely varies in training is not blown up by 1/std
-_LOG_POWER_MAX = 50.0  # cap on a predicted ln power so exp() cannot overflow float32 (e^50 = 5e21)
 _LN10 = math.log(10.0)
-_CLIPS_PER_CHUNK = 64  # clips per STFT call while building the training frames
 
 
 # --------------------------------------------------------------------------- spectral helpers
-
-
-def low_band_bins(n_fft, rate):
-    """Number of STFT bins the low-rate input carries: ``k_c = n_fft // (2 * rate) + 1``.
-
-    Bins ``[0, k_c)`` (DC up to the input's Nyquist frequency, included) form the low
-    band; bins ``[k_c, n_fft // 2 + 1)`` the high band the network predicts.
-
-    Examples
-    --------
-    >>> from audiosr.neural.spectral_dnn import low_band_bins
-    >>> low_band_bins(512, 2), low_band_bins(512, 4), low_band_bins(512, 3)
-    (129, 65, 86)
-    """
-    return n_fft // (2 * rate) + 1
 
 
 def _hann(n_fft, like):
@@ -46,6 +36,9 @@ def _hann(n_fft, like):
 
 def stft(x, n_fft):
     """STFT used by :class:`SpectralDNN`: periodic Hann window, hop ``n_fft // 4``, centred frames.
+
+    The PyTorch form of the framing; the estimator itself computes it in NumPy
+    (``audiosr._inference.stft_frames``, frames first), so that exported models need no torch.
 
     Parameters
     ----------
@@ -109,42 +102,6 @@ def imaged_phase(x, rate, n_fft):
     up = x.new_zeros(*x.shape[:-1], x.shape[-1] * rate)
     up[..., ::rate] = x
     return torch.angle(stft(up, n_fft))
-
-
-def _log_power(S):
-    return torch.log(S.real**2 + S.imag**2 + _POWER_EPS)
-
-
-def _pad_context(log_low, context):
-    """Repeat the first and last frames ``(context - 1) / 2`` times: ``(..., T, k)`` -> ``(..., T + context - 1, k)``."""
-    half = context // 2
-    first, last = log_low[..., :1, :], log_low[..., -1:, :]
-    return torch.cat([first.expand(*first.shape[:-2], half, -1), log_low, last.expand(*last.shape[:-2], half, -1)], -2)
-
-
-def _unfold_context(padded, context):
-    """Stack each frame with its neighbours: ``(..., T + context - 1, k)`` -> ``(prod(...) * T, context * k)``."""
-    windows = padded.unfold(-2, context, 1)  # (..., T, k, context)
-    return windows.transpose(-1, -2).reshape(-1, context * padded.shape[-1])
-
-
-def _context_features(log_low, context):
-    """Features of every frame, ``(..., T, k)`` -> ``(prod(...) * T, context * k)``, frame by frame."""
-    return _unfold_context(_pad_context(log_low, context), context)
-
-
-def _restore_low_band(signal, reference, n_times):
-    """Give ``signal`` the whole-clip spectrum of ``reference`` below the low-rate Nyquist frequency.
-
-    Both are 1-D at the high rate, ``n_times * rate`` samples; rfft bins
-    ``[0, n_times // 2]`` (up to the Nyquist frequency of ``n_times`` low-rate samples)
-    are copied from ``reference``, the rest kept from ``signal``.
-    """
-    n = signal.shape[-1]
-    keep = n_times // 2 + 1
-    spectrum = torch.fft.rfft(signal)
-    spectrum[:keep] = torch.fft.rfft(reference)[:keep]
-    return torch.fft.irfft(spectrum, n=n)
 
 
 # --------------------------------------------------------------------------- module
@@ -257,8 +214,8 @@ class SpectralDNN(NeuralUpsampler):
       bins further), so finally the clip's whole-signal spectrum (one rfft) below
       the input's Nyquist frequency is reset to the interpolated input's. The output
       then carries the input's band exactly: low-pass it and you get the low-passed
-      sinc interpolation. For float64 input the STFTs, this copy and the inverses run
-      in float64 (the network in float32), so "exactly" means to float64 precision.
+      sinc interpolation. The STFTs, this copy and the inverses run in float64 (the
+      network in float32), so "exactly" means to float64 precision for float64 input.
       ``keep_low_band`` (the crossover every neural model shares, :mod:`audiosr.crossover`)
       then changes next to nothing, but it is applied the same way.
     * **Training frames** are all frames of all clips, materialised as float32
@@ -532,19 +489,11 @@ class SpectralDNN(NeuralUpsampler):
         if isinstance(self.dropout, bool) or not isinstance(self.dropout, numbers.Real) or not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be a number in [0, 1), got {self.dropout!r}.")
 
-    def _check_length(self, n_times, rate, n_fft):
-        if n_times * rate < n_fft:
-            raise ValueError(
-                f"clips of {n_times} low-rate samples are shorter than one STFT frame (n_fft={n_fft} samples at the "
-                f"high rate): pass clips of at least {math.ceil(n_fft / rate)} low-rate samples, a smaller n_fft, "
-                "or use a classical up-sampler for very short clips."
-            )
-
     # ------------------------------------------------------------------ training data
 
     @staticmethod
     def _interpolate(X, rate):
-        return CLASSICAL_METHODS["sinc"](rate=rate).transform(X)
+        return sinc_interpolate(X, rate)
 
     def _training_data(self, X, y, rate):
         n_fft, context = int(self.n_fft), int(self.context)
@@ -557,20 +506,13 @@ class SpectralDNN(NeuralUpsampler):
                 f"warm_start: the model was trained with n_fft={self.module_.n_fft} and context={self.module_.context}, "
                 f"not n_fft={n_fft} and context={context}; set warm_start=False to start over."
             )
-        self._check_length(X.shape[1], rate, n_fft)
+        check_frame_length(X.shape[1], rate, n_fft)
         n_low = low_band_bins(n_fft, rate)
         z = self._interpolate(X, rate).astype(np.float32, copy=False)
-        y = y.astype(np.float32, copy=False)
-        inputs, targets = [], []
-        with torch.no_grad():
-            for start in range(0, len(z), _CLIPS_PER_CHUNK):
-                stop = start + _CLIPS_PER_CHUNK
-                s_in = stft(torch.from_numpy(np.ascontiguousarray(z[start:stop])), n_fft)
-                s_ref = stft(torch.from_numpy(np.ascontiguousarray(y[start:stop])), n_fft)
-                inputs.append(_context_features(_log_power(s_in[:, :n_low]).transpose(1, 2), context))
-                high = _log_power(s_ref[:, n_low:]).transpose(1, 2)
-                targets.append(high.reshape(-1, high.shape[-1]))
-        return torch.cat(inputs).numpy(), np.ascontiguousarray(torch.cat(targets).numpy())
+        # The same features as at inference (audiosr._inference), clip by clip.
+        inputs = np.concatenate([spectral_features(z_i, n_fft, context, n_low) for z_i in z])
+        targets = np.concatenate([log_power(stft_frames(y_i, n_fft)[:, n_low:]) for y_i in y]).astype(np.float32)
+        return inputs, targets
 
     def _module_kwargs(self, inputs, targets, rate):
         return dict(
@@ -597,40 +539,15 @@ class SpectralDNN(NeuralUpsampler):
 
     def _score_batch(self, pred, target):
         """Negative mean over frames of the RMS over high-band bins of the log10-power error (bels)."""
-        diff = (pred.clamp(max=_LOG_POWER_MAX) - target) / _LN10
+        diff = (pred.clamp(max=LOG_POWER_MAX) - target) / _LN10
         return -float(diff.pow(2).mean(dim=-1).sqrt().mean())
 
     # ------------------------------------------------------------------ inference
 
-    def _network_geometry(self, rate):
-        # STFT frames sit on a grid of n_fft / 4 high-rate samples from the clip's start;
-        # blocks keep that grid. The final low-band restoration is a whole-block FFT, so
-        # the context is generous (about 8k high-rate samples) for its edge effects to
-        # fade: streamed output then matches whole-signal output closely, not exactly.
-        reach = (self.module_.context + 2) * self.module_.n_fft / rate + 8192 / rate
-        return grid_geometry(self.module_.n_fft // 4, rate, reach)
-
-    def _upsample_clips(self, X, rate, device):
-        module = self.module_
-        n_fft, context, n_low = module.n_fft, module.context, module.n_low
-        self._check_length(X.shape[1], rate, n_fft)
-        z = self._interpolate(X, rate)
-        dtype = torch.float64 if X.dtype == np.float64 else torch.float32
-        out = np.empty(z.shape, dtype=X.dtype)
-        for i in range(len(z)):
-            z_i = torch.as_tensor(np.ascontiguousarray(z[i]), dtype=dtype, device=device)
-            s_in = stft(z_i, n_fft)
-            x_i = torch.as_tensor(np.ascontiguousarray(X[i]), dtype=dtype, device=device)
-            phase = imaged_phase(x_i, rate, n_fft)[n_low:]
-            log_low = _log_power(s_in[:n_low]).T.float()  # (T, k_c)
-            n_frames = log_low.shape[0]
-            padded = _pad_context(log_low, context)  # each batch unfolds only its own frames
-            preds = []
-            for start in range(0, n_frames, self.batch_size):
-                stop = min(start + self.batch_size, n_frames)
-                preds.append(module(_unfold_context(padded[start : stop + context - 1], context)))
-            log_high = torch.cat(preds).clamp(max=_LOG_POWER_MAX).T.to(dtype)  # (n_high, T)
-            magnitude = (torch.exp(log_high) - _POWER_EPS).clamp_min(0).sqrt()
-            spec = torch.cat([s_in[:n_low], torch.polar(magnitude, phase)])
-            out[i] = _restore_low_band(istft(spec, n_fft, z.shape[1]), z_i, X.shape[1]).cpu().numpy()
-        return out
+    def _inference_config(self):
+        return {
+            "pipeline": "frames",
+            "n_fft": int(self.module_.n_fft),
+            "context": int(self.module_.context),
+            "batch_size": _check_positive_int(self.batch_size, "batch_size"),
+        }

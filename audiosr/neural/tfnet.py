@@ -81,7 +81,7 @@ class TFNetModule(nn.Module):
                 z = z + x
             if self.branches == "time":
                 return z
-        spec_in = torch.fft.rfft(x, norm="ortho")
+        spec_in = self._rfft(x)
         mag_in = _magnitude(spec_in)
         dc, replicated = self.replicate(mag_in)
         m = self.freq(replicated[:, None])[:, 0]
@@ -93,14 +93,54 @@ class TFNetModule(nn.Module):
         if self.branches == "frequency":
             phase_source = spec_in
         else:
-            phase_source = torch.fft.rfft(z, norm="ortho")
+            phase_source = self._rfft(z)
             w = self.fusion_weight
             m = w * _magnitude(phase_source) + (1 - w) * m
         # The phase always comes from a waveform (the time branch, or the input in the
         # frequency-only ablation): unit phasors computed with a floored magnitude, so
         # a zero bin gives a zero phasor rather than NaN.
         phasor = phase_source / _magnitude(phase_source)
-        return torch.fft.irfft(m * phasor, n=self.patch_len, norm="ortho")
+        return self._irfft(m * phasor)
+
+    # The FFTs, orthonormal. After prepare_for_onnx, at lengths that are not a power of two,
+    # they are products with DFT matrices (non-persistent buffers) instead of torch.fft.
+
+    def _rfft(self, x):
+        if hasattr(self, "dft_cos"):
+            return torch.complex(x @ self.dft_cos, x @ self.dft_sin)
+        return torch.fft.rfft(x, norm="ortho")
+
+    def _irfft(self, spec):
+        if hasattr(self, "dft_cos"):
+            return spec.real @ self.idft_cos + spec.imag @ self.idft_sin
+        return torch.fft.irfft(spec, n=self.patch_len, norm="ortho")
+
+    def prepare_for_onnx(self):
+        """Make the network exact in ONNX Runtime (called by :func:`audiosr.export_onnx` on a copy).
+
+        onnxruntime's DFT operator is exact to float32 rounding at power-of-two lengths
+        but drifts by up to about 1e-4 at other lengths (e.g. the patches of 288 or 2112
+        samples used at rates 3 and 6). At those lengths the FFTs become products with DFT
+        matrices computed in float64 (the same transform, to float32 rounding; four
+        ``N x (N/2 + 1)`` matrices, 36 MB at N = 2112).
+        """
+        n = self.patch_len
+        if n & (n - 1) == 0:
+            return self
+        k = torch.arange(n // 2 + 1, dtype=torch.float64)[:, None]
+        t = torch.arange(n, dtype=torch.float64)[None, :]
+        angle = 2 * math.pi * torch.remainder(k * t, n) / n  # (bins, n); the remainder keeps it accurate
+        weight = torch.full((n // 2 + 1, 1), 2.0, dtype=torch.float64)
+        weight[0] = weight[-1] = 1.0  # DC and Nyquist appear once in the inverse
+        scale = 1 / math.sqrt(n)
+        for name, value in (
+            ("dft_cos", torch.cos(angle).T * scale),
+            ("dft_sin", -torch.sin(angle).T * scale),
+            ("idft_cos", weight * torch.cos(angle) * scale),
+            ("idft_sin", -weight * torch.sin(angle) * scale),
+        ):
+            self.register_buffer(name, value.float(), persistent=False)
+        return self
 
 
 class DualBranchSR(PatchUpsampler):
