@@ -6,10 +6,11 @@ Classical up-samplers (:class:`BicubicUpsampler`, :class:`SplineUpsampler`,
 Metrics live in :mod:`audiosr.metrics`, pair making in :mod:`audiosr.signal`, file
 input/output in :mod:`audiosr.io`, datasets in :mod:`audiosr.datasets`, and the
 measurement of a recording's real bandwidth in :mod:`audiosr.bandwidth`; :func:`plan`
-(:mod:`audiosr.planning`) decides what happens to a file at any pair of rates.
+(:mod:`audiosr.planning`) decides what happens to a file at any pair of rates, and
+:class:`Stream` (:mod:`audiosr.streaming`) up-samples live audio chunk by chunk.
 """
 
-from . import bandwidth, crossover, datasets, evaluation, io, metrics, planning, pretrained, signal
+from . import bandwidth, crossover, datasets, evaluation, io, metrics, planning, pretrained, signal, streaming
 from ._version import __version__
 from .bandwidth import Bandwidth, effective_bandwidth
 from .base import BaseUpsampler
@@ -18,6 +19,7 @@ from .persistence import load_model, save_model
 from .planning import plan
 from .processing import upsample
 from .signal import decimate, make_pairs
+from .streaming import Stream
 
 __all__ = [
     "__version__",
@@ -26,6 +28,7 @@ __all__ = [
     "SplineUpsampler",
     "SincUpsampler",
     "upsample",
+    "Stream",
     "plan",
     "save_model",
     "load_model",
@@ -42,6 +45,7 @@ __all__ = [
     "planning",
     "pretrained",
     "signal",
+    "streaming",
     "DualBranchSR",
     "AudioUNet",
     "SpectralDNN",
