@@ -57,7 +57,7 @@ class Stream:
     The output lags the input by exactly :attr:`latency` input samples: after
     ``n`` input samples in all, the pushes have returned the first
     ``max(0, floor((n - latency) * ratio))`` output samples (``ratio`` is
-    ``target_sr / sr``), so once the first ``latency`` samples are in, each chunk of
+    ``sr_out / sr``), so once the first ``latency`` samples are in, each chunk of
     ``k`` samples brings back ``k * ratio`` samples (give or take one when the ratio is
     not whole). The latency is ``block + context - 1``: a block of ``block`` input
     samples is up-sampled when ``context`` samples after it have arrived (the reach of
@@ -173,7 +173,7 @@ class Stream:
         -------
         y : ndarray of shape (m,) or (n_channels, m)
             The output samples that follow those returned before, so that ``n_out ==
-            max(0, floor((n_in - latency) * target_sr / sr))``.
+            max(0, floor((n_in - latency) * sr_out / sr))``.
         """
         if self._flushed:
             raise RuntimeError("this stream was flushed: its input has ended. Call reset() or make a new Stream.")
@@ -192,7 +192,8 @@ class Stream:
             y = self.chain.transform_block(piece, offset=offset, start=done, stop=stop)
             ready = [*ready, np.asarray(y, dtype=self._dtype)]
             keep = max(0, stop - self.context)
-            held, held_start, done = [held[:, keep - held_start :]], keep, stop
+            # A copy: a view would keep a long pushed chunk alive with it.
+            held, held_start, done = [held[:, keep - held_start :].copy()], keep, stop
         due = max(0, (n - self.latency) * self._num // self._den) - self.n_out
         out, ready = self._take(ready, due)
         self._held, self._held_start, self._done, self._ready = held, held_start, done, ready
@@ -263,4 +264,4 @@ class Stream:
             return self._empty(), ready
         ready = np.concatenate(ready, axis=1)
         out, rest = ready[:, :count], ready[:, count:]
-        return (out[0] if self._channels is None else out), [rest]
+        return (out[0] if self._channels is None else out), [rest.copy()]
