@@ -24,6 +24,7 @@ Writes ``streaming.md`` to ``--out`` (default ``benchmarks/results``).
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -103,7 +104,9 @@ def report(rows, env, args):
         "",
         f"Produced by `{env['command'].strip()}` on {env['cpu']} ({env['logical_cpus']} logical CPUs, no GPU), "
         f"{args.threads} torch thread(s); torch {env['torch']}, numpy {env['numpy']}, audiosr {env['audiosr']}, "
-        f"commit `{env['git_commit']}`.",
+        f"commit `{env['git_commit']}`. Load average (1, 5, 15 min) before the run: "
+        f"{', '.join(f'{v:.2f}' for v in env['load'][0])}; after: {', '.join(f'{v:.2f}' for v in env['load'][1])} "
+        "(other jobs may share the machine: a load above the run's own 1 slows it down).",
         "",
         f"{args.seconds:g} s of the shipped speech clip, decimated to the model's input rate, pushed through "
         f"`audiosr.Stream` in {args.chunk_ms:g}-ms chunks. **Latency** = `Stream.latency` (block + context - 1 input "
@@ -144,20 +147,31 @@ def main(argv=None):
         parser.error("--seconds, --chunk-ms, --repeats and --threads must be positive")
     import torch
 
+    import audiosr
     from audiosr import pretrained
 
     torch.set_num_threads(args.threads)
     cases = [(name, *(pretrained.info(name)[k] for k in ("input_sr", "output_sr", "rate"))) for name in MODELS]
     cases.append(("sinc", 4000, 16000, 4))
     rows = []
+    load_before = os.getloadavg()
     for name, input_sr, output_sr, rate in cases:
         x = low_rate_speech(args.seconds, input_sr, output_sr, rate)
+        blocks = {}
         for block_seconds in args.block_seconds:
+            # Block sizes round up to the chain's grid: measure each real size once.
+            stream = audiosr.Stream(name, sr=input_sr, target_sr=output_sr, block_seconds=block_seconds)
+            blocks.setdefault(stream.block, block_seconds)
+        for block_seconds in blocks.values():
             row = measure(name, input_sr, output_sr, block_seconds, x, args.chunk_ms, args.repeats)
             print({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}, flush=True)
             rows.append(row)
     commit, dirty = git_commit()
-    env = {**run_environment("streaming.py"), "git_commit": (commit[:7] + ("+" if dirty else "")) if commit else None}
+    env = {
+        **run_environment("streaming.py"),
+        "git_commit": (commit[:7] + ("+" if dirty else "")) if commit else None,
+        "load": (load_before, os.getloadavg()),
+    }
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "streaming.md").write_text(report(rows, env, args))
