@@ -6,12 +6,13 @@ Classical up-samplers (:class:`BicubicUpsampler`, :class:`SplineUpsampler`,
 Metrics live in :mod:`audiosr.metrics`, pair making in :mod:`audiosr.signal`, file
 input/output in :mod:`audiosr.io`, datasets in :mod:`audiosr.datasets`, and the
 measurement of a recording's real bandwidth in :mod:`audiosr.bandwidth`; :func:`plan`
-(:mod:`audiosr.planning`) decides what happens to a file at any pair of rates.
+(:mod:`audiosr.planning`) decides what happens to a file at any pair of rates, and
+:class:`Stream` (:mod:`audiosr.streaming`) up-samples live audio chunk by chunk.
 :func:`export_onnx` writes a trained model to ONNX, which :class:`OnnxUpsampler` runs
 with onnxruntime, without torch (:mod:`audiosr.export`).
 """
 
-from . import bandwidth, crossover, datasets, evaluation, export, io, metrics, planning, pretrained, signal
+from . import bandwidth, crossover, datasets, evaluation, export, io, metrics, planning, pretrained, signal, streaming
 from ._version import __version__
 from .bandwidth import Bandwidth, effective_bandwidth
 from .base import BaseUpsampler
@@ -21,6 +22,7 @@ from .persistence import load_model, save_model
 from .planning import plan
 from .processing import upsample
 from .signal import decimate, make_pairs
+from .streaming import Stream
 
 __all__ = [
     "__version__",
@@ -29,6 +31,7 @@ __all__ = [
     "SplineUpsampler",
     "SincUpsampler",
     "upsample",
+    "Stream",
     "plan",
     "save_model",
     "load_model",
@@ -48,6 +51,7 @@ __all__ = [
     "planning",
     "pretrained",
     "signal",
+    "streaming",
     "DualBranchSR",
     "AudioUNet",
     "SpectralDNN",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import math
+import numbers
 import os
 import shutil
 import warnings
@@ -169,9 +170,52 @@ class RateChain:
             scale *= Fraction(stage.sr_out, stage.sr_in) if isinstance(stage, _Resampling) else stage.rate
         return granularity, math.ceil(context / granularity) * granularity
 
+    def transform_block(self, x, *, offset, start, stop, n=None):
+        """The output for input samples ``start:stop`` of a long signal, from a block of it around them.
+
+        The block cut that way joins its neighbours exactly (see :meth:`geometry`).
+
+        Parameters
+        ----------
+        x : ndarray of shape (n_channels, n_block)
+            Input samples ``offset:offset + n_block``. ``offset`` and ``start`` are on the
+            grid of :meth:`geometry` (``offset`` may be 0), and ``x`` reaches at least
+            ``context`` samples before ``start`` (or the signal's start) and after
+            ``stop`` (or the signal's end: then ``stop == n``).
+        offset, start, stop : int
+            Positions in the whole input.
+        n : int or None
+            The whole input's length, when ``x`` reaches its end.
+
+        Returns
+        -------
+        y : ndarray of shape (n_channels, n_out)
+            Output samples ``start * ratio`` to ``stop * ratio`` (to :meth:`length` at the end).
+        """
+        ratio = self.ratio
+        y = self.transform(x)
+        a = int((start - offset) * ratio)
+        # The last block ends where the whole signal's output ends, which may not be on the grid.
+        b = self.length(n) - int(offset * ratio) if stop == n else int((stop - offset) * ratio)
+        return y[:, a:b]
+
+    def block_length(self, block_seconds, sr):
+        """Input samples in a block of about ``block_seconds`` at ``sr``: a whole number (>= 1) of granularities."""
+        block_seconds = _check_block_seconds(block_seconds)
+        granularity, _ = self.geometry()
+        return max(granularity, math.ceil(block_seconds * sr / granularity) * granularity)
+
     def describe(self):
         """The steps as one line, e.g. ``"soxr 44100 -> 16000 Hz, sinc x3 -> 48000 Hz"``."""
         return ", ".join(stage.describe() for stage in self.stages)
+
+
+def _check_block_seconds(block_seconds):
+    if isinstance(block_seconds, (bool, np.bool_)) or not isinstance(block_seconds, numbers.Real):
+        raise TypeError(f"block_seconds must be a positive number of seconds, got {block_seconds!r}.")
+    if not np.isfinite(block_seconds) or block_seconds <= 0:
+        raise ValueError(f"block_seconds must be a positive number of seconds, got {block_seconds!r}.")
+    return float(block_seconds)
 
 
 def _describe_method(label, rate, sr_out):
@@ -408,18 +452,16 @@ def upsample_file(
 
     from .io import atomic_output, audio_format, info
 
-    if not np.isfinite(block_seconds) or block_seconds <= 0:
-        raise ValueError(f"block_seconds must be a positive number, got {block_seconds!r}.")
+    _check_block_seconds(block_seconds)
     src_info = info(src)
     sr_in, n, channels = int(src_info.samplerate), int(src_info.frames), int(src_info.channels)
     if n == 0:
         raise ValueError(f"'{src}' contains no samples.")
     chain = build_chain(method, rate, sr=sr_in, target_sr=target_sr, method_sr=method_sr)
-    ratio = chain.ratio
-    sr_out = int(sr_in * ratio) if target_sr is None else int(target_sr)
+    sr_out = int(sr_in * chain.ratio) if target_sr is None else int(target_sr)
     total = chain.length(n)
-    granularity, context = chain.geometry()
-    block = max(granularity, math.ceil(block_seconds * sr_in / granularity) * granularity)
+    _, context = chain.geometry()
+    block = chain.block_length(block_seconds, sr_in)
     fmt = audio_format(dst)
     if subtype is None and sf.check_format(fmt, src_info.subtype):
         subtype = src_info.subtype
@@ -439,11 +481,8 @@ def upsample_file(
             for start in range(0, n, block):
                 lo, hi = max(0, start - context), min(n, start + block + context)
                 x = _read_block(reader, src, lo, hi, n, sr_in)
-                y = chain.transform(x)
                 stop = min(start + block, n)
-                a = int((start - lo) * ratio)
-                b = total - int(lo * ratio) if stop == n else int((stop - lo) * ratio)
-                chunk = y[:, a:b]
+                chunk = chain.transform_block(x, offset=lo, start=start, stop=stop, n=n)
                 if clip:
                     over = np.abs(chunk) > 1.0
                     if over.any():

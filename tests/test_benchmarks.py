@@ -232,3 +232,13 @@ def test_low_band_smoke_run_writes_the_report(tiny_corpus, tmp_path):
     report = (out / "low_band.md").read_text()
     assert "## Decision" in report and "method='fir'" in report
     assert "| off (network output) |" in report and "| **0.75 (width 0.1)** |" in report
+
+
+def test_streaming_smoke_run_writes_the_report(tmp_path):
+    streaming = _script("streaming")
+    streaming.main(["--seconds", "1.5", "--repeats", "1", "--block-seconds", "0.05", "--out", str(tmp_path)])
+    report = (tmp_path / "streaming.md").read_text()
+    rows = [line for line in report.splitlines() if line.startswith("| speech") or line.startswith("| sinc")]
+    assert [row.split(" | ")[0] for row in rows] == ["| speech-x4-16k", "| speech-x4-48k", "| sinc"]
+    # The 16 kHz model: 256-sample blocks and 768 of context at 4 kHz.
+    assert "| speech-x4-16k | 4000 -> 16000 | 64.0 | 192.0 | 1023 |" in report
