@@ -61,7 +61,8 @@ class Stream:
     ``k`` samples brings back ``k * ratio`` samples (give or take one when the ratio is
     not whole). The latency is ``block + context - 1``: a block of ``block`` input
     samples is up-sampled when ``context`` samples after it have arrived (the reach of
-    the chain's filters and networks, :meth:`RateChain.geometry`).
+    the chain's filters and networks,
+    :meth:`RateChain.geometry <audiosr.processing.RateChain.geometry>`).
 
     Unlike the estimators, a stream checks its arguments when it is made.
 
