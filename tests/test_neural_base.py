@@ -502,3 +502,12 @@ def test_time_budget_is_shared_by_resumed_runs(tmp_path, monkeypatch):
         DualBranchSR(rate=4, checkpoint=path, **params).fit(X, y)
     again = torch.load(path, weights_only=True)
     assert again["epoch"] == 3 and again["elapsed"] > saved["elapsed"]
+
+
+def test_a_tiny_time_budget_still_trains_one_step():
+    from audiosr import AudioUNet
+
+    y = np.random.default_rng(0).standard_normal((8, 256))
+    model = AudioUNet(rate=2, filters=(2,), kernel_sizes=(3,), patch_len=64, max_epochs=3, max_time=1e-9, random_state=0)
+    model.fit(y[:, ::2], y)
+    assert model.n_iter_ == 1 and model.t_ > 0 and np.isfinite(model.loss_curve_).all()

@@ -214,7 +214,8 @@ class NeuralUpsampler(BaseUpsampler):
     max_time : float or None
         Stop training after this many seconds (checked before every step), whatever
         the epoch: a wall-clock training budget. The last epoch may then be partial
-        and counts in ``n_iter_``. Results depend on the machine's speed. With a
+        and counts in ``n_iter_``; a model's very first step is taken whatever the
+        budget. Results depend on the machine's speed. With a
         ``checkpoint`` the budget is shared by all the runs that resume it: a resumed
         ``fit`` trains for what is left (raise ``max_time`` to extend a run).
     weight_decay : float
@@ -430,17 +431,21 @@ class NeuralUpsampler(BaseUpsampler):
                     bar.update(max(0, min(bar.total, int(spent + time.monotonic() - started)) - bar.n))
 
         postfix = {}
+        # A model takes at least one step, however small its time budget: one that never saw
+        # its data would be returned as fitted. (A resumed or warm-started one has taken it.)
+        first = self.t_ == 0
         try:
             for epoch in epochs:
                 if track["stopped"]:
                     break
-                if deadline is not None and time.monotonic() >= deadline:
+                if deadline is not None and not first and time.monotonic() >= deadline:
                     break  # out of time before a step of this epoch: no empty epoch in the curves
                 if bar is not None:
                     bar.set_postfix({"epoch": f"{epoch + 1}/{self.max_epochs}", **postfix})
                 completed = self._run_epoch(
-                    module, optimizer, scheduler, rng, x_train, y_train, device, deadline, on_step=on_step
+                    module, optimizer, scheduler, rng, x_train, y_train, device, deadline, on_step=on_step, must_step=first
                 )
+                first = False
                 postfix = {"loss": f"{self.loss_curve_[-1]:.3g}"}
                 if self.early_stopping:
                     score = self._validation_score(x_val, y_val)
@@ -484,7 +489,9 @@ class NeuralUpsampler(BaseUpsampler):
             bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} s [{elapsed}<{remaining}{postfix}]",
         )
 
-    def _run_epoch(self, module, optimizer, scheduler, rng, x_train, y_train, device, deadline=None, on_step=None):
+    def _run_epoch(
+        self, module, optimizer, scheduler, rng, x_train, y_train, device, deadline=None, on_step=None, must_step=False
+    ):
         """One pass over the training examples; appends to ``loss_curve_``.
 
         Returns False when ``deadline`` (a ``time.monotonic()`` value) passed before the
@@ -497,7 +504,7 @@ class NeuralUpsampler(BaseUpsampler):
         good_state = copy.deepcopy(module.state_dict())
         completed = True
         for start in range(0, len(perm), self.batch_size):
-            if deadline is not None and time.monotonic() > deadline:
+            if deadline is not None and not (must_step and start == 0) and time.monotonic() > deadline:
                 completed = False
                 break
             idx = perm[start : start + self.batch_size]
