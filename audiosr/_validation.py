@@ -60,6 +60,16 @@ def check_rate(rate, *, name="rate"):
     return rate
 
 
+def check_positive(value, *, name, unit, example=None):
+    """A finite number > 0 as a float; TypeError for a non-number (bools included), ValueError otherwise."""
+    hint = f" (e.g. {example})" if example is not None else ""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a positive number of {unit}, got {value!r}.")
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive number of {unit}{hint}, got {value!r}.")
+    return float(value)
+
+
 def check_sample_rate(sr, *, name="sr"):
     """Return ``sr`` as a positive int (samples per second)."""
     if isinstance(sr, (bool, np.bool_)) or not isinstance(sr, numbers.Real):

@@ -55,7 +55,6 @@ its edge (dull speech ends early, noise late) and serve as a comparison
 from __future__ import annotations
 
 import math
-import numbers
 import os
 from dataclasses import dataclass
 
@@ -65,7 +64,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from scipy.ndimage import median_filter
 from scipy.signal import get_window
 
-from ._validation import as_float_signal, check_channels_first, check_choice, check_sample_rate
+from ._validation import as_float_signal, check_channels_first, check_choice, check_positive, check_sample_rate
 from .io import info as _file_info
 
 __all__ = ["Bandwidth", "effective_bandwidth", "file_bandwidth", "BANDWIDTH_METHODS", "FULL_BAND_FRACTION"]
@@ -307,11 +306,7 @@ def _energy(freqs, power, magnitude, share):
 
 
 def _check_active_db(active_db):
-    if isinstance(active_db, (bool, np.bool_)) or not isinstance(active_db, numbers.Real):
-        raise TypeError(f"active_db must be a positive number of dB, got {active_db!r}.")
-    if not np.isfinite(active_db) or active_db <= 0:
-        raise ValueError(f"active_db must be a positive number of dB (e.g. 45), got {active_db!r}.")
-    return float(active_db)
+    return check_positive(active_db, name="active_db", unit="dB", example=45)
 
 
 def _measure(segments, sr, method, active_db):
@@ -409,10 +404,7 @@ def file_bandwidth(path, *, max_seconds=60.0, method="edge", active_db=45.0):
     """
     check_choice(method, BANDWIDTH_METHODS, name="method")
     active_db = _check_active_db(active_db)
-    if isinstance(max_seconds, (bool, np.bool_)) or not isinstance(max_seconds, numbers.Real):
-        raise TypeError(f"max_seconds must be a positive number of seconds, got {max_seconds!r}.")
-    if not np.isfinite(max_seconds) or max_seconds <= 0:
-        raise ValueError(f"max_seconds must be a positive number of seconds, got {max_seconds!r}.")
+    max_seconds = check_positive(max_seconds, name="max_seconds", unit="seconds")
     meta = _file_info(path)
     sr = int(meta.samplerate)
     if meta.frames <= 0:

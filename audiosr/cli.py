@@ -239,15 +239,6 @@ def _plan_outputs(inputs, output):
     return [(files[0][0], out)]
 
 
-def _output_subtype(src_info, dst, requested):
-    fmt = audio_format(dst)
-    if requested:
-        return requested
-    if src_info.subtype and sf.check_format(fmt, src_info.subtype):
-        return src_info.subtype
-    return None  # the format's default
-
-
 def _check_upsample_args(args):
     """Everything that can be checked before a file is read or a model loaded."""
     if args.rate is not None and args.rate < 2:
@@ -314,8 +305,8 @@ class _Progress:
 
 
 def _upsample_one(src, dst, args, the_plan):
-    src_info = info(src)
-    subtype = _output_subtype(src_info, dst, args.subtype)
+    # Without --subtype, upsample_file keeps the input's sample format where the output format allows it.
+    subtype = args.subtype
     if subtype is not None and not sf.check_format(audio_format(dst), subtype):
         raise CommandError(f"subtype {subtype!r} is not valid for {audio_format(dst)} files.")
     dst.parent.mkdir(parents=True, exist_ok=True)

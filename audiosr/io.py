@@ -33,6 +33,14 @@ class ClippingWarning(UserWarning):
     """Samples beyond full scale were clipped when writing an integer-PCM file."""
 
 
+def clip_full_scale(y):
+    """Clip samples to [-1, 1] for integer PCM; return the samples, how many were clipped and the peak."""
+    over = np.abs(y) > 1.0
+    if not over.any():
+        return y, 0, 0.0
+    return np.clip(y, -1.0, 1.0), int(over.sum()), float(np.max(np.abs(y)))
+
+
 def _pid_alive(pid):
     try:
         os.kill(pid, 0)
@@ -242,15 +250,15 @@ def save(path, y, sr, *, subtype=None):
             f"subtype {subtype!r} is not valid for {fmt} files; valid ones: {sorted(sf.available_subtypes(fmt))}."
         )
     effective = (subtype or sf.default_subtype(fmt) or "").upper()
-    if effective.startswith("PCM") and np.max(np.abs(y)) > 1.0:
-        over = np.abs(y) > 1.0
-        warnings.warn(
-            f"{int(over.sum())} of {y.size} samples outside [-1, 1] (peak {np.max(np.abs(y)):.3g}) are clipped "
-            f"when writing {effective} to '{path}'; use subtype='FLOAT' to keep them.",
-            ClippingWarning,
-            stacklevel=2,
-        )
-        y = np.clip(y, -1.0, 1.0)
+    if effective.startswith("PCM"):
+        y, clipped, peak = clip_full_scale(y)
+        if clipped:
+            warnings.warn(
+                f"{clipped} of {y.size} samples outside [-1, 1] (peak {peak:.3g}) are clipped "
+                f"when writing {effective} to '{path}'; use subtype='FLOAT' to keep them.",
+                ClippingWarning,
+                stacklevel=2,
+            )
     with atomic_output(path) as tmp:
         sf.write(tmp, y.T, sr, subtype=subtype, format=fmt)
 

@@ -382,7 +382,7 @@ def plan(
         if target_sr == sr_in and full_band and not force_model:
             return skip(f"audiosr only up-samples: the file is already {sr_in} Hz and full band; --force-model runs {label} anyway")
         model_in = model_in or effective
-        if model_in * model_rate <= model_in or target_sr <= model_in:
+        if target_sr <= model_in:
             raise ValueError(f"{label} takes {model_in} Hz input; it cannot make {target_sr} Hz output.")
         why = "the requested model"
         if model_in < effective:

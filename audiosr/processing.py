@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import errno
 import math
-import numbers
 import os
 import shutil
 import warnings
@@ -19,9 +18,9 @@ from fractions import Fraction
 
 import numpy as np
 
-from ._validation import as_float_signal, check_channels_first, check_rate, check_sample_rate
+from ._validation import as_float_signal, check_channels_first, check_positive, check_rate, check_sample_rate
 from .classical import CLASSICAL_METHODS
-from .io import ClippingWarning
+from .io import ClippingWarning, clip_full_scale
 from .signal import resample, resampled_length
 
 __all__ = ["upsample", "upsample_file", "resolve_upsampler", "build_chain", "describe_chain", "method_label", "RateChain"]
@@ -76,6 +75,7 @@ class _Resampling:
 
     def __init__(self, orig_sr, target_sr):
         self.sr_in, self.sr_out = orig_sr, target_sr
+        self.ratio = Fraction(target_sr, orig_sr)
         self.granularity = orig_sr // math.gcd(orig_sr, target_sr)
         self.context = math.ceil(512 * max(1.0, orig_sr / target_sr))
 
@@ -90,10 +90,11 @@ class _Resampling:
 
 
 class _Method:
-    """The up-sampler stage: an estimator with an integer factor."""
+    """The up-sampler stage: an estimator with an integer factor (``None`` to describe one only)."""
 
     def __init__(self, estimator, rate, sr_in, label):
         self.estimator, self.rate, self.label = estimator, rate, label
+        self.ratio = Fraction(rate)
         self.sr_in, self.sr_out = sr_in, None if sr_in is None else sr_in * rate
         geometry = getattr(estimator, "_stream_geometry", None)
         self.granularity, self.context = geometry(rate) if geometry is not None else (1, 256)
@@ -110,7 +111,7 @@ class _Method:
         return out
 
     def describe(self):
-        return _describe_method(self.label, self.rate, self.sr_out)
+        return f"{self.label} x{self.rate}" + ("" if self.sr_out is None else f" -> {self.sr_out} Hz")
 
 
 class RateChain:
@@ -135,7 +136,7 @@ class RateChain:
         """Output samples per input sample, as a fraction."""
         ratio = Fraction(1)
         for stage in self.stages:
-            ratio *= Fraction(stage.sr_out, stage.sr_in) if isinstance(stage, _Resampling) else stage.rate
+            ratio *= stage.ratio
         return ratio
 
     def length(self, n):
@@ -167,7 +168,7 @@ class RateChain:
             if stage is None:
                 break
             context += stage.context / scale
-            scale *= Fraction(stage.sr_out, stage.sr_in) if isinstance(stage, _Resampling) else stage.rate
+            scale *= stage.ratio
         return granularity, math.ceil(context / granularity) * granularity
 
     def transform_block(self, x, *, offset, start, stop, n=None):
@@ -211,15 +212,7 @@ class RateChain:
 
 
 def _check_block_seconds(block_seconds):
-    if isinstance(block_seconds, (bool, np.bool_)) or not isinstance(block_seconds, numbers.Real):
-        raise TypeError(f"block_seconds must be a positive number of seconds, got {block_seconds!r}.")
-    if not np.isfinite(block_seconds) or block_seconds <= 0:
-        raise ValueError(f"block_seconds must be a positive number of seconds, got {block_seconds!r}.")
-    return float(block_seconds)
-
-
-def _describe_method(label, rate, sr_out):
-    return f"{label} x{rate}" + ("" if sr_out is None else f" -> {sr_out} Hz")
+    return check_positive(block_seconds, name="block_seconds", unit="seconds")
 
 
 def method_label(method):
@@ -230,13 +223,16 @@ def method_label(method):
     return (meta.get("name") if isinstance(meta, dict) else None) or type(method).__name__
 
 
+def _stages(method, sr, target_sr, method_sr):
+    """soxr to the method's rate when it differs, the method, soxr to the target when that differs."""
+    before = [] if method_sr == sr else [_Resampling(sr, method_sr)]
+    after = [] if method.sr_out == target_sr else [_Resampling(method.sr_out, target_sr)]
+    return [*before, method, *after]
+
+
 def describe_chain(label, rate, *, sr, target_sr, method_sr):
     """The steps of a rate chain as one line, without building it (no model needs loading)."""
-    steps = [] if method_sr == sr else [_Resampling(sr, method_sr).describe()]
-    steps.append(_describe_method(label, rate, method_sr * rate))
-    if method_sr * rate != target_sr:
-        steps.append(_Resampling(method_sr * rate, target_sr).describe())
-    return ", ".join(steps)
+    return RateChain(_stages(_Method(None, rate, method_sr, label), sr, target_sr, method_sr)).describe()
 
 
 def build_chain(method="sinc", rate=None, *, sr=None, target_sr=None, method_sr=None):
@@ -289,13 +285,7 @@ def build_chain(method="sinc", rate=None, *, sr=None, target_sr=None, method_sr=
     if isinstance(method, str) and rate is None:
         rate = max(2, math.ceil(target_sr / method_sr))
     estimator, rate = resolve_upsampler(method, rate)
-    stages = []
-    if method_sr != sr:
-        stages.append(_Resampling(sr, method_sr))
-    stages.append(_Method(estimator, rate, method_sr, method_label(method)))
-    if method_sr * rate != target_sr:
-        stages.append(_Resampling(method_sr * rate, target_sr))
-    return RateChain(stages)
+    return RateChain(_stages(_Method(estimator, rate, method_sr, method_label(method)), sr, target_sr, method_sr))
 
 
 def upsample(x, rate=None, *, sr=None, target_sr=None, method="sinc", method_sr=None):
@@ -341,17 +331,15 @@ def upsample(x, rate=None, *, sr=None, target_sr=None, method="sinc", method_sr=
     """
     signal = check_channels_first(as_float_signal(x, name="x", ndims=(1, 2)))
     chain = build_chain(method, rate, sr=sr, target_sr=target_sr, method_sr=method_sr)
+    # Each stage checks its own output's shape.
     out = np.asarray(chain.transform(np.atleast_2d(signal)), dtype=signal.dtype)
-    expected = (np.atleast_2d(signal).shape[0], chain.length(signal.shape[-1]))
-    if out.shape != expected:
-        raise ValueError(f"the up-sampler returned shape {out.shape}; expected {expected}.")
     return out[0] if signal.ndim == 1 else out
 
 
 # ----------------------------------------------------------------------------- files
 
 
-def _bytes_per_sample(fmt, subtype):
+def _bytes_per_sample(subtype):
     bits = {"PCM_S8": 1, "PCM_U8": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4, "DOUBLE": 8}
     return bits.get((subtype or "").upper(), 2)
 
@@ -458,7 +446,7 @@ def upsample_file(
     if n == 0:
         raise ValueError(f"'{src}' contains no samples.")
     chain = build_chain(method, rate, sr=sr_in, target_sr=target_sr, method_sr=method_sr)
-    sr_out = int(sr_in * chain.ratio) if target_sr is None else int(target_sr)
+    sr_out = int(sr_in * chain.ratio)
     total = chain.length(n)
     _, context = chain.geometry()
     block = chain.block_length(block_seconds, sr_in)
@@ -468,7 +456,7 @@ def upsample_file(
     effective = (subtype or sf.default_subtype(fmt) or "").upper()
     clip = effective.startswith("PCM")
     folder = os.path.dirname(os.path.abspath(os.fspath(dst)))
-    needed = total * channels * _bytes_per_sample(fmt, effective)
+    needed = total * channels * _bytes_per_sample(effective)
     if fmt in _UNCOMPRESSED and os.path.isdir(folder) and shutil.disk_usage(folder).free < needed:
         raise _disk_full(folder, needed)
     clipped, peak = 0, 0.0
@@ -484,11 +472,8 @@ def upsample_file(
                 stop = min(start + block, n)
                 chunk = chain.transform_block(x, offset=lo, start=start, stop=stop, n=n)
                 if clip:
-                    over = np.abs(chunk) > 1.0
-                    if over.any():
-                        clipped += int(over.sum())
-                        peak = max(peak, float(np.max(np.abs(chunk))))
-                        chunk = np.clip(chunk, -1.0, 1.0)
+                    chunk, count, chunk_peak = clip_full_scale(chunk)
+                    clipped, peak = clipped + count, max(peak, chunk_peak)
                 try:
                     writer.write(chunk.T)
                     if stop == n:

@@ -129,7 +129,7 @@ class Stream:
         self.block_seconds = block_seconds
         ratio = self.chain.ratio
         self._num, self._den = ratio.numerator, ratio.denominator
-        self.sr_out = int(self.sr * ratio) if target_sr is None else int(target_sr)
+        self.sr_out = int(self.sr * ratio)
         _, self.context = self.chain.geometry()
         self.block = self.chain.block_length(block_seconds, self.sr)
         self.latency = self.block + self.context - 1
