@@ -9,10 +9,24 @@ measurement of a recording's real bandwidth in :mod:`audiosr.bandwidth`; :func:`
 (:mod:`audiosr.planning`) decides what happens to a file at any pair of rates, and
 :class:`Stream` (:mod:`audiosr.streaming`) up-samples live audio chunk by chunk.
 :func:`export_onnx` writes a trained model to ONNX, which :class:`OnnxUpsampler` runs
-with onnxruntime, without torch (:mod:`audiosr.export`).
+with onnxruntime, without torch (:mod:`audiosr.export`); :mod:`audiosr.threads` holds
+the thread policy of inference (:func:`set_inference_threads`).
 """
 
-from . import bandwidth, crossover, datasets, evaluation, export, io, metrics, planning, pretrained, signal, streaming
+from . import (
+    bandwidth,
+    crossover,
+    datasets,
+    evaluation,
+    export,
+    io,
+    metrics,
+    planning,
+    pretrained,
+    signal,
+    streaming,
+    threads,
+)
 from ._version import __version__
 from .bandwidth import Bandwidth, effective_bandwidth
 from .base import BaseUpsampler
@@ -23,6 +37,7 @@ from .planning import plan
 from .processing import upsample
 from .signal import decimate, make_pairs
 from .streaming import Stream
+from .threads import inference_threads, set_inference_threads
 
 __all__ = [
     "__version__",
@@ -41,6 +56,8 @@ __all__ = [
     "make_pairs",
     "effective_bandwidth",
     "Bandwidth",
+    "set_inference_threads",
+    "inference_threads",
     "bandwidth",
     "crossover",
     "datasets",
@@ -52,6 +69,7 @@ __all__ = [
     "pretrained",
     "signal",
     "streaming",
+    "threads",
     "DualBranchSR",
     "AudioUNet",
     "SpectralDNN",

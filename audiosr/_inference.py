@@ -21,6 +21,7 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from .threads import split_batches
 from ._validation import check_choice, check_clips
 from .classical import CLASSICAL_METHODS
 from .crossover import check_keep_low_band, crossover_reach, low_band_passthrough
@@ -97,41 +98,60 @@ def interpolate(X, rate, input_upsampler):
     return CLASSICAL_METHODS[name](rate=rate).transform(X).astype(np.float32, copy=False)
 
 
-def overlap_add(signal, patch_len, network, batch_size):
-    """Run ``network`` on half-overlapping patches of ``signal`` and add them up under a Hann window.
+def crossfade_window(patch_len, hop):
+    """Weights of one patch in an overlap-add at ``hop``: flat in the middle, sin² ramps over the overlap.
 
-    With a hop of half a patch, each hop-long segment of the output is the second half
-    of one windowed patch plus the first half of the next; the two halves of a periodic
-    Hann window sum to exactly one, so no normalisation is needed, and the patch edges,
-    where a convolutional network sees zero padding, get no weight.
+    With an overlap ``o = patch_len - hop`` (at most half a patch) the first ``o``
+    samples rise as ``sin²(πn / 2o)``, the last ``o`` fall as its complement and the
+    rest are one, so the windows of consecutive patches sum to exactly one. At half a
+    patch of overlap this is the periodic Hann window.
     """
-    hop = patch_len // 2
+    overlap = patch_len - hop
+    ramp = np.sin(np.pi * np.arange(overlap) / (2 * overlap)) ** 2
+    return np.concatenate([ramp, np.ones(patch_len - 2 * overlap), 1 - ramp])
+
+
+def overlap_add(signal, patch_len, network, batch_size, hop=None):
+    """Run ``network`` on overlapping patches of ``signal`` and add them up under a crossfade window.
+
+    Patches start every ``hop`` samples (default: half a patch) and overlap by
+    ``o = patch_len - hop`` (at most half a patch); each output patch is weighted by
+    :func:`crossfade_window`, whose shifted copies sum to one, so no normalisation is
+    needed and the patch edges, where a convolutional network sees zero padding, get
+    little weight. The signal is reflect-padded by ``o`` in front so that its first
+    sample is where the weights already sum to one. A smaller overlap sends fewer
+    samples through the network (``patch_len / hop`` times the signal's length: 2 at
+    half a patch, 8/7 at an eighth).
+    """
+    hop = patch_len // 2 if hop is None else int(hop)
+    overlap = patch_len - hop
     n = signal.size
-    n_windows = math.ceil(n / hop) + 1
-    padded = np.pad(signal, (hop, (n_windows + 1) * hop - n - hop), mode="reflect")
+    n_patches = max(1, math.ceil((n + 2 * overlap - patch_len) / hop) + 1)
+    total = (n_patches - 1) * hop + patch_len
+    padded = np.pad(signal, (overlap, total - n - overlap), mode="reflect")
     frames = sliding_window_view(padded, patch_len)[::hop]
-    window = _hann(patch_len)
-    segments = np.zeros((n_windows + 1, hop))
-    for start in range(0, n_windows, batch_size):
+    window = crossfade_window(patch_len, hop)
+    out = np.zeros(total)
+    for start in range(0, n_patches, batch_size):
         pred = network(_as_batch(frames[start : start + batch_size])) * window
-        stop = start + len(pred)
-        segments[start:stop] += pred[:, :hop]
-        segments[start + 1 : stop + 1] += pred[:, hop:]
-    return segments.reshape(-1)[hop : hop + n]
+        for j, patch in enumerate(pred, start):
+            out[j * hop : j * hop + patch_len] += patch
+    return out[overlap : overlap + n]
 
 
-def upsample_patches(X, rate, network, *, patch_len, input_upsampler, batch_size):
+def upsample_patches(X, rate, network, *, patch_len, input_upsampler, batch_size, hop=None):
     """The waveform models' pipeline: interpolate, then overlap-add the network over patches."""
     check_patch_length(X.shape[1] * rate, patch_len, rate)
     z = interpolate(X, rate, input_upsampler)
-    return np.stack([overlap_add(clip, patch_len, network, batch_size) for clip in z])
+    return np.stack([overlap_add(clip, patch_len, network, batch_size, hop) for clip in z])
 
 
-def _patch_geometry(rate, *, patch_len, **_):
-    # Blocks must start on the overlap-add grid of whole-signal processing (hop =
-    # half a patch, in high-rate samples), and see every patch that covers their
-    # samples in full: a patch plus the interpolators' reach on each side.
-    return grid_geometry(patch_len // 2, rate, patch_len / rate + 64)
+def _patch_geometry(rate, *, patch_len, hop=None, **_):
+    # Blocks must start on the overlap-add grid of whole-signal processing (``hop``
+    # high-rate samples; half a patch in configurations that predate it), and see
+    # every patch that covers their samples in full: a patch plus the interpolators'
+    # reach on each side.
+    return grid_geometry(patch_len // 2 if hop is None else hop, rate, patch_len / rate + 64)
 
 
 # ----------------------------------------------------------------------------- STFT frames
@@ -296,7 +316,7 @@ def network_input_size(config, rate):
     return int(input_size(rate, **sizes))
 
 
-def upsample_with_network(X, rate, network, config, keep_low_band):
+def upsample_with_network(X, rate, network, config, keep_low_band, n_threads=1):
     """Up-sample clips with a network: checks, pipeline, low-band crossover, finiteness.
 
     Parameters
@@ -312,6 +332,9 @@ def upsample_with_network(X, rate, network, config, keep_low_band):
         models) or ``{"pipeline": "frames", "n_fft", "context", "batch_size"}`` (SpectralDNN).
     keep_low_band : bool or float
         See :func:`audiosr.crossover.check_keep_low_band`.
+    n_threads : int or None, default=1
+        Threads that run each batch's parts at the same time (:mod:`audiosr.threads`);
+        ``None`` for the process setting or the automatic policy.
 
     Returns
     -------
@@ -327,7 +350,8 @@ def upsample_with_network(X, rate, network, config, keep_low_band):
             f"X has samples as large as {peak:.3g}; the networks compute in float32 and expect audio "
             f"roughly in [-1, 1] (at most {MAX_PEAK:g}). Scale the input down first."
         )
-    out = np.asarray(upsample(X, rate, network, **sizes), dtype=X.dtype)
+    with split_batches(network, n_threads) as run:
+        out = np.asarray(upsample(X, rate, run, **sizes), dtype=X.dtype)
     if crossover is not None:
         out = low_band_passthrough(out, X, rate, crossover=crossover)
     if not np.all(np.isfinite(out)):

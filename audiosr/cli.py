@@ -20,6 +20,7 @@ from .classical import CLASSICAL_METHODS
 from .io import AUDIO_EXTENSIONS, ClippingWarning, atomic_output, audio_format, find_audio_files, info, load
 from .metrics import LENGTH_TOLERANCE, length_mismatch, lsd, lsd_hf, snr
 from .signal import DECIMATION_METHODS
+from .threads import check_threads, inference_threads
 
 __all__ = ["main", "build_parser"]
 
@@ -92,6 +93,7 @@ def build_parser():
     up.add_argument("--subtype", help="output sample format, e.g. PCM_16, PCM_24, FLOAT (default: the input's)")
     up.add_argument("--force", action="store_true", help="overwrite existing output files")
     up.add_argument("--quiet", action="store_true", help="no progress bar and no plan lines")
+    _add_threads_argument(up)
 
     ev = sub.add_parser(
         "evaluate",
@@ -120,6 +122,7 @@ def build_parser():
     )
     ev.add_argument("--csv", metavar="PATH", help="also write the per-file figures to this CSV file")
     ev.add_argument("--force", action="store_true", help="overwrite an existing --csv file")
+    _add_threads_argument(ev)
 
     tr = sub.add_parser(
         "train",
@@ -727,6 +730,25 @@ _COMMANDS = {
 }
 
 
+def _threads(text):
+    try:
+        return check_threads(int(text), "--threads")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
+
+
+def _add_threads_argument(parser):
+    parser.add_argument(
+        "--threads",
+        type=_threads,
+        metavar="N",
+        help=(
+            "CPU threads for the models, each computing on its own part of every batch (default: every CPU this "
+            "process may use, at most OMP_NUM_THREADS when set); does not stall when other programs load the machine"
+        ),
+    )
+
+
 def main(argv=None):
     """Run the ``audiosr`` command.
 
@@ -743,7 +765,8 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return _COMMANDS[args.command](args)
+        with inference_threads(getattr(args, "threads", None)):
+            return _COMMANDS[args.command](args)
     except (CommandError, ValueError, TypeError, OSError) as exc:
         print(f"audiosr {args.command}: error: {exc}", file=sys.stderr)
         return 2

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _inference
+from .threads import check_threads
 from ._version import __version__
 from .base import BaseUpsampler
 from .crossover import check_keep_low_band
@@ -35,7 +36,7 @@ __all__ = ["export_onnx", "OnnxUpsampler", "DEFAULT_OPSET", "FORMAT_VERSION", "i
 
 FORMAT = "audiosr-onnx"
 #: Version of the metadata layout; files of a newer layout are refused.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 #: ONNX opset the networks are exported with (DFT, used by DualBranchSR, needs 17 or more).
 DEFAULT_OPSET = 18
 _METADATA_KEY = "audiosr"
@@ -240,7 +241,10 @@ class OnnxUpsampler(BaseUpsampler):
     batch_size : int or None, default=None
         Patches or frames per network call; ``None`` keeps the exported model's.
     n_threads : int or None, default=None
-        onnxruntime's intra-op threads; ``None`` lets onnxruntime choose (all cores).
+        CPU threads of ``transform``, each running its own part of every batch with one
+        onnxruntime intra-op thread (the policy of the torch estimators, see
+        :class:`~audiosr.neural.NeuralUpsampler`); ``None``: the process setting
+        (:func:`audiosr.set_inference_threads`), else every CPU the process may use.
     providers : list of str or None, default=None
         onnxruntime execution providers, e.g. ``["CUDAExecutionProvider",
         "CPUExecutionProvider"]`` with onnxruntime-gpu; ``None`` is the CPU.
@@ -309,9 +313,9 @@ class OnnxUpsampler(BaseUpsampler):
         import onnxruntime
 
         options = onnxruntime.SessionOptions()
-        if _optional_count(self.n_threads, "n_threads") is not None:
-            options.intra_op_num_threads = int(self.n_threads)
-            options.inter_op_num_threads = 1
+        # One compute thread per call: transform runs n_threads calls at once (audiosr.threads).
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
         return options, list(self.providers) if self.providers else ["CPUExecutionProvider"]
 
     def _load(self):
@@ -356,19 +360,19 @@ class OnnxUpsampler(BaseUpsampler):
         self.audiosr_version_ = payload.get("audiosr_version")
         self._exported_keep_low_band = payload.get("keep_low_band", False)
         self._input_name = session.get_inputs()[0].name
-        self._session_key = (self.n_threads, tuple(providers))
+        self._session_key = tuple(providers)
         self.session_ = session
 
     def _session(self):
         self._loaded()
         options, providers = self._session_options()
-        if self._session_key != (self.n_threads, tuple(providers)):
+        if self._session_key != tuple(providers):
             import onnxruntime
 
-            # n_threads or providers changed (set_params): a session is built with them.
+            # The providers changed (set_params): a session is built with them.
             data = Path(os.fspath(self.path)).read_bytes()
             self.session_ = onnxruntime.InferenceSession(data, options, providers=providers)
-            self._session_key = (self.n_threads, tuple(providers))
+            self._session_key = tuple(providers)
         return self.session_
 
     def __getstate__(self):
@@ -404,9 +408,12 @@ class OnnxUpsampler(BaseUpsampler):
             In the dtype of ``X`` (float64 for non-float input).
         """
         pipeline, keep = self._settings()
+        n_threads = check_threads(self.n_threads)
         session = self._session()
+        if self._session_key != ("CPUExecutionProvider",):
+            n_threads = 1  # an accelerator parallelises each call itself
         return _inference.upsample_with_network(
-            X, self.rate_, lambda batch: self._run_network(batch, session), pipeline, keep
+            X, self.rate_, lambda batch: self._run_network(batch, session), pipeline, keep, n_threads
         )
 
     def _stream_geometry(self, rate):

@@ -179,6 +179,7 @@ def test_metadata_round_trip(exported):
     assert onnx_model.pipeline_ == {
         "pipeline": "patches",
         "patch_len": 256,
+        "hop": 224,  # an eighth of overlap
         "input_upsampler": "spline",
         "batch_size": 16,
     }

@@ -39,14 +39,15 @@ def test_every_rate_and_branch_mode(rate, branches):
 
 
 @pytest.mark.parametrize(
-    "rate, expected, paper", [(2, 2048, 8192), (3, 2112, 8256), (4, 2048, 8192), (6, 2112, 8256), (8, 2048, 8192)]
+    "rate, expected, paper", [(2, 2048, 8192), (3, 2112, 8256), (4, 2048, 8192), (6, 2304, 8256), (8, 2048, 8192)]
 )
 def test_automatic_patch_len(rate, expected, paper):
     assert DualBranchSR(rate=rate)._resolved_patch_len(rate) == expected
     assert DualBranchSR.paper(rate).patch_len == paper
-    # The chosen lengths really satisfy the replicator and both U-Nets.
-    module = TFNetModule(expected, rate, (2, 2, 2, 2), (3, 3, 3, 3), 0.0, "both", True)
-    assert module(torch.zeros(1, expected)).shape == (1, expected)
+    # The chosen lengths really satisfy the replicator and both U-Nets, in both layouts.
+    for n, polyphase in ((expected, True), (paper, False)):
+        module = TFNetModule(n, rate, (2, 2, 2, 2), (3, 3, 3, 3), 0.0, "both", True, polyphase=polyphase)
+        assert module(torch.zeros(1, n)).shape == (1, n)
 
 
 def test_rate_6_accepts_the_suggested_lengths():
@@ -57,8 +58,60 @@ def test_rate_6_accepts_the_suggested_lengths():
 
 def test_bad_patch_len_suggests_a_valid_one():
     X, y = np.zeros((2, 2048)), np.zeros((2, 12288))
-    with pytest.raises(ValueError, match=r"multiple of 192.*patch_len=8256"):
+    with pytest.raises(ValueError, match=r"multiple of 384.*patch_len=8448"):
         DualBranchSR(rate=6, patch_len=8192).fit(X, y)
+    with pytest.raises(ValueError, match=r"multiple of 192.*patch_len=8256"):
+        DualBranchSR(rate=6, patch_len=8192, polyphase=False).fit(X, y)
+
+
+class _Tile(torch.nn.Module):
+    """Stand-in U-Net that copies its one input channel to ``r`` output channels."""
+
+    def __init__(self, r):
+        super().__init__()
+        self.r = r
+
+    def forward(self, x):
+        return x.repeat(1, self.r, 1)
+
+
+@pytest.mark.parametrize("rate", [2, 3, 4, 6, 8])
+def test_polyphase_branches_are_the_paper_branches_at_the_low_rate(rate):
+    n = 16 * rate * 2
+    module = TFNetModule(n, rate, (2,), (3,), 0.0, "both", True, polyphase=True)
+    x = torch.randn(3, n, generator=torch.Generator().manual_seed(rate))
+    # With identity U-Nets the polyphase split and the sub-pixel shuffle undo each other ...
+    module.time = torch.nn.Identity()
+    assert torch.equal(module._time_branch(x), x)
+    # ... and r output channels laid end to end are the replicator's tiles.
+    module.freq = _Tile(rate)
+    mag = torch.rand(3, n // 2 + 1)
+    dc, m = module._frequency_branch(mag)
+    expected_dc, replicated = module.replicate(mag)
+    assert torch.equal(dc, expected_dc) and torch.equal(m, replicated)
+
+
+def test_polyphase_runs_the_u_nets_at_the_low_rate():
+    module = TFNetModule(256, 4, (4, 8), (9, 5), 0.0, "both", True, polyphase=True)
+    lengths = {}
+
+    def record(name):
+        def hook(_module, inputs, _output):
+            lengths[name] = tuple(inputs[0].shape)
+
+        return hook
+
+    hooks = [branch.down[0].register_forward_hook(record(name)) for name, branch in (("time", module.time), ("freq", module.freq))]
+    module(torch.randn(2, 256))
+    for h in hooks:
+        h.remove()
+    assert lengths == {"time": (2, 4, 64), "freq": (2, 1, 32)}
+
+
+def test_paper_keeps_the_published_layout():
+    model = DualBranchSR.paper(4)
+    assert model.polyphase is False and model.overlap == 0.5
+    assert DualBranchSR(rate=4).polyphase is True
 
 
 @pytest.mark.parametrize("patch_len, replaced", [(288, True), (256, False)])
@@ -118,7 +171,9 @@ def test_no_nan_from_the_irfft_path_on_silence():
 def test_parameter_counts():
     default = DualBranchSR(rate=4)
     kwargs = default._module_kwargs(np.zeros((1, 2048)), None, 4)
-    assert sum(p.numel() for p in default._make_module(**kwargs).parameters()) == 1_061_157
+    # 1,061,157 in the paper's layout; the polyphase layout adds the r-channel first and last convolutions.
+    assert sum(p.numel() for p in default._make_module(**kwargs).parameters()) == 1_066_209
+    assert sum(p.numel() for p in default._make_module(**{**kwargs, "polyphase": False}).parameters()) == 1_061_157
     paper = DualBranchSR.paper(4)
     module = paper._make_module(**paper._module_kwargs(np.zeros((1, 8192)), None, 4))
     per_branch = sum(p.numel() for p in module.time.parameters())

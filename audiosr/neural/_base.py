@@ -11,6 +11,7 @@ interpolated input, and inference on any length by windowed overlap-add.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import hashlib
@@ -34,6 +35,7 @@ from .._inference import (
     stream_geometry,
     upsample_with_network,
 )
+from ..threads import check_threads
 from .._validation import check_choice, check_clips, check_rate, check_target
 from ..base import BaseUpsampler
 from ..crossover import check_keep_low_band
@@ -66,6 +68,17 @@ def resolve_device(device):
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device={device!r} was asked for but CUDA is not available here; use device='cpu' or 'auto'.")
     return dev
+
+
+@contextlib.contextmanager
+def _torch_threads(n):
+    """torch's intra-op threads set to ``n`` inside the block, restored after."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def smallest_patch_len(minimum, multiple_of):
@@ -246,12 +259,20 @@ class NeuralUpsampler(BaseUpsampler):
         ends with the same weights as an uninterrupted one. The file is refused if it was
         written for other parameters or data. Delete it to start over.
 
-    Inference parameter
-    -------------------
+    Inference parameters
+    --------------------
     keep_low_band : bool or float
         Low-band passthrough, applied by ``transform`` to the network's output
         (:func:`audiosr.crossover.low_band_passthrough`); not used in training, so it may
         be changed on a fitted model with ``set_params``.
+    n_threads : int or None
+        CPU threads of ``transform``: each batch is split into ``n_threads`` parts that
+        run at the same time, each computing on one core (torch's intra-op threads are
+        set to 1 during the call and restored after). Unlike torch's own multi-threading
+        this does not stall when other programs keep a core busy (:mod:`audiosr.threads`).
+        ``None``: the setting of :func:`audiosr.set_inference_threads`, else the CPUs
+        the process may use (at most ``OMP_NUM_THREADS`` when that is set). Training
+        uses torch's threads (``torch.set_num_threads``).
     """
 
     def __sklearn_tags__(self):
@@ -589,21 +610,28 @@ class NeuralUpsampler(BaseUpsampler):
             with the input's own band below the crossover unless ``keep_low_band`` is off.
         """
         rate = self._check_fitted_rate()
+        n_threads = check_threads(self.n_threads)
         device = self._inference_device()
         self.module_.to(device)
         self.module_.eval()
         network = functools.partial(self._run_network, device=device)
-        with torch.inference_mode():
-            return upsample_with_network(X, rate, network, self._inference_config(), self.keep_low_band)
+        config = self._inference_config()
+        if device.type != "cpu":
+            return upsample_with_network(X, rate, network, config, self.keep_low_band)  # the GPU parallelises
+        # On the CPU, batches are split over n_threads threads that compute alone (see audiosr.threads).
+        with _torch_threads(1):
+            return upsample_with_network(X, rate, network, config, self.keep_low_band, n_threads)
 
     def _run_network(self, batch, device):
         """The network on one batch: a float32 array in, a float32 array out (the inference hook).
 
         Everything around it (pre-processing, patching or framing, overlap-add, the
         crossover) is torch-free (:mod:`audiosr._inference`) and shared with exported
-        models, which call an onnxruntime session here instead.
+        models, which call an onnxruntime session here instead. It may run in several
+        threads at once, on parts of a batch.
         """
-        return self.module_(torch.tensor(batch, device=device)).cpu().numpy()
+        with torch.inference_mode():  # per thread: grad mode is thread-local
+            return self.module_(torch.tensor(batch, device=device)).cpu().numpy()
 
     def _stream_geometry(self, rate):
         return stream_geometry(self._inference_config(), rate, self.keep_low_band)
@@ -643,10 +671,13 @@ class PatchUpsampler(NeuralUpsampler):
     (a classical method); the module maps patches of ``patch_len`` target samples to
     patches of the same length. Training uses the non-overlapping patches of each
     clip (cut overlapping clips with :func:`audiosr.signal.make_pairs` for more).
-    Inference cuts any length into patches overlapping by half, weights each output
-    patch by a periodic Hann window (which sums to one at 50 % overlap) and adds
-    them up, so patch edges, where a convolutional network sees zero padding, get no
-    weight and no seam appears. Patches go through the network ``batch_size`` at a
+    Inference cuts any length into patches that overlap by ``overlap`` of their
+    length, weights each output patch by a crossfade window (sin² ramps over the
+    overlap, one in between: the shifted windows sum to one; at an overlap of one
+    half it is the periodic Hann window) and adds them up, so patch edges, where a
+    convolutional network sees zero padding, get little weight and no seam appears.
+    A smaller overlap sends fewer samples through the network (``1 / (1 - overlap)``
+    times the signal's length). Patches go through the network ``batch_size`` at a
     time, so memory is bounded by the batch, not by the signal's length.
 
     Subclasses implement ``_patch_multiple(rate)`` (the divisibility the module
@@ -658,6 +689,7 @@ class PatchUpsampler(NeuralUpsampler):
     def _check_params(self):
         check_choice(self.input_upsampler, INPUT_UPSAMPLERS, name="input_upsampler")
         _check_fraction(self.spectral_loss, "spectral_loss", 0.0, np.inf, high_open=True)
+        _check_fraction(self.overlap, "overlap", 0.0, 0.5, low_open=True)
         if self.patch_len is not None:
             _check_positive_int(self.patch_len, "patch_len", minimum=2)
 
@@ -703,10 +735,19 @@ class PatchUpsampler(NeuralUpsampler):
         self.patch_len_ = patch_len
         return np.ascontiguousarray(inputs), np.ascontiguousarray(targets)
 
+    def _hop(self, patch_len, rate):
+        """Patch hop of the overlap-add: ``overlap`` of a patch, in whole multiples of ``rate``."""
+        overlap = _check_fraction(self.overlap, "overlap", 0.0, 0.5, low_open=True)
+        # A hop on the low-rate grid keeps the streaming granularity at hop / rate samples.
+        samples = min(patch_len // 2, rate * max(1, round(overlap * patch_len / rate)))
+        return patch_len - samples
+
     def _inference_config(self):
+        patch_len = int(self.patch_len_)
         return {
             "pipeline": "patches",
-            "patch_len": int(self.patch_len_),
+            "patch_len": patch_len,
+            "hop": self._hop(patch_len, int(self.rate_)),
             "input_upsampler": self.input_upsampler,
             "batch_size": _check_positive_int(self.batch_size, "batch_size"),
         }

@@ -34,8 +34,8 @@ class AudioUNet(PatchUpsampler):
     LeakyReLU 0.2), a bottleneck with dropout, ``B`` up blocks (convolution, dropout,
     ReLU, sub-pixel x2, concatenated "stacking" skips), a final convolution and
     sub-pixel shuffle, then the additive residual. Trained with the shared base
-    (see :class:`~audiosr.neural.NeuralUpsampler`); inference on any length by windowed
-    overlap-add of half-overlapping patches.
+    (see :class:`~audiosr.neural.NeuralUpsampler`); inference on any length by
+    overlap-add of patches that overlap by ``overlap`` of their length.
 
     Choices, against the paper and its code (kuleshov/audio-super-res):
 
@@ -74,6 +74,11 @@ class AudioUNet(PatchUpsampler):
     patch_len : int or None, default=None
         Patch length in target samples, a multiple of ``2**(B + 1)``; ``None`` picks the
         smallest such length of at least 2048 (8192 for :meth:`paper`).
+    overlap : float, default=0.125
+        Share of a patch that overlaps the next one in inference, in (0, 0.5]: the
+        network sees ``1 / (1 - overlap)`` times the signal's length, and consecutive
+        outputs are crossfaded over the overlap. Used only by ``transform``; models
+        saved before the parameter existed load with 0.5, as they were evaluated.
     keep_low_band : bool or float, default=True
         Low-band passthrough (:mod:`audiosr.crossover`): below a crossover frequency the
         output is the input's own band (its windowed-sinc interpolation), above it the
@@ -83,6 +88,11 @@ class AudioUNet(PatchUpsampler):
         it is. Used only by ``transform``, so it can be set on a fitted model with
         ``set_params``. Models saved before the parameter existed load with ``False``, as
         they were evaluated. Measured in ``benchmarks/results/low_band.md``.
+    n_threads : int or None, default=None
+        CPU threads of ``transform``, each computing on its own part of every batch
+        (see :class:`~audiosr.neural.NeuralUpsampler`); ``None``: the process setting
+        (:func:`audiosr.set_inference_threads`), else every CPU the process may use.
+        Used only by ``transform``.
     learning_rate : float, default=1e-3
         Adam's initial step size.
     lr_schedule : {"poly", "constant"}, default="poly"
@@ -163,7 +173,9 @@ class AudioUNet(PatchUpsampler):
         spectral_loss=0.0,
         input_upsampler="spline",
         patch_len=None,
+        overlap=0.125,
         keep_low_band=True,
+        n_threads=None,
         learning_rate=1e-3,
         lr_schedule="poly",
         batch_size=16,
@@ -188,7 +200,9 @@ class AudioUNet(PatchUpsampler):
         self.spectral_loss = spectral_loss
         self.input_upsampler = input_upsampler
         self.patch_len = patch_len
+        self.overlap = overlap
         self.keep_low_band = keep_low_band
+        self.n_threads = n_threads
         self.learning_rate = learning_rate
         self.lr_schedule = lr_schedule
         self.batch_size = batch_size
@@ -205,7 +219,7 @@ class AudioUNet(PatchUpsampler):
         self.warm_start = warm_start
         self.checkpoint = checkpoint
 
-    _legacy_params = {"spectral_loss": 0.0, "keep_low_band": False}
+    _legacy_params = {"n_threads": None, "spectral_loss": 0.0, "keep_low_band": False, "overlap": 0.5}
 
     @classmethod
     def paper(cls, rate, **overrides):
@@ -233,6 +247,7 @@ class AudioUNet(PatchUpsampler):
             loss="rmse",
             keep_low_band=False,
             patch_len=8192,
+            overlap=0.5,
             batch_size=128,
             learning_rate=3e-4,
             lr_schedule="constant",

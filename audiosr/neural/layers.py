@@ -67,13 +67,16 @@ class UNet1d(nn.Module):
         Dropout probability in the bottleneck and up blocks.
     bias : bool
         Whether the down and up convolutions have biases (TFNet's code: no).
+    in_channels, out_channels : int
+        Channels of the input and of the output (1 for a waveform; ``r`` for the
+        polyphase components of a signal at ``r`` times the U-Net's rate).
     """
 
-    def __init__(self, filters, kernel_sizes, dropout=0.5, bias=False):
+    def __init__(self, filters, kernel_sizes, dropout=0.5, bias=False, in_channels=1, out_channels=1):
         super().__init__()
         self.depth = len(filters)
         self.down = nn.ModuleList()
-        in_ch = 1
+        in_ch = in_channels
         for f, k in zip(filters, kernel_sizes):
             self.down.append(
                 nn.Sequential(nn.Conv1d(in_ch, f, k, stride=2, padding=k // 2, bias=bias), nn.LeakyReLU(0.2))
@@ -94,7 +97,7 @@ class UNet1d(nn.Module):
                 )
             )
             in_ch = 2 * f  # f from the shuffle + f from the skip
-        self.final = nn.Conv1d(in_ch, 2, 9, padding=4)
+        self.final = nn.Conv1d(in_ch, 2 * out_channels, 9, padding=4)
         self.shuffle = SubPixel1d(2)
         for module in self.modules():
             if isinstance(module, nn.Conv1d):
@@ -106,7 +109,7 @@ class UNet1d(nn.Module):
         nn.init.normal_(self.final.weight, std=1e-3)
 
     def forward(self, x):
-        """Map ``(B, 1, N)`` to ``(B, 1, N)``."""
+        """Map ``(B, in_channels, N)`` to ``(B, out_channels, N)``."""
         skips = []
         for block in self.down:
             x = block(x)

@@ -273,6 +273,11 @@ class SpectralDNN(NeuralUpsampler):
         it is. Used only by ``transform``, so it can be set on a fitted model with
         ``set_params``. Models saved before the parameter existed load with ``False``, as
         they were evaluated. Measured in ``benchmarks/results/low_band.md``.
+    n_threads : int or None, default=None
+        CPU threads of ``transform``, each computing on its own part of every batch
+        (see :class:`~audiosr.neural.NeuralUpsampler`); ``None``: the process setting
+        (:func:`audiosr.set_inference_threads`), else every CPU the process may use.
+        Used only by ``transform``.
     learning_rate : float, default=1e-3
         Adam's initial step size (Keras' default, as the original).
     lr_schedule : {"constant", "poly"}, default="constant"
@@ -372,6 +377,7 @@ class SpectralDNN(NeuralUpsampler):
         hidden_layer_sizes=(512, 512),
         dropout=0.0,
         keep_low_band=True,
+        n_threads=None,
         learning_rate=1e-3,
         lr_schedule="constant",
         batch_size=128,
@@ -394,6 +400,7 @@ class SpectralDNN(NeuralUpsampler):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.dropout = dropout
         self.keep_low_band = keep_low_band
+        self.n_threads = n_threads
         self.learning_rate = learning_rate
         self.lr_schedule = lr_schedule
         self.batch_size = batch_size
@@ -410,7 +417,7 @@ class SpectralDNN(NeuralUpsampler):
         self.warm_start = warm_start
         self.checkpoint = checkpoint
 
-    _legacy_params = {"keep_low_band": False}
+    _legacy_params = {"n_threads": None, "keep_low_band": False}
 
     @classmethod
     def paper(cls, rate, **overrides):

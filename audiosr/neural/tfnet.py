@@ -44,16 +44,27 @@ class TFNetModule(nn.Module):
     normalize : bool, default=False
         Divide each patch by its RMS (floored at ``_LEVEL_FLOOR``) before the branches
         and multiply the output back, so the network is level-invariant.
+    polyphase : bool, default=False
+        Run both U-Nets at the low rate: the time branch reads the ``r`` polyphase
+        components of the patch as ``r`` channels of length ``N / r`` and writes ``r``
+        channels that a sub-pixel shuffle interleaves back; the frequency branch reads
+        the ``N / (2r)`` occupied bins and writes ``r`` channels that, laid end to end,
+        are the ``N / 2`` bins the replicator's tiles would cover. ``False``: the
+        paper's branches, both at the high rate, the frequency branch on the
+        replicated magnitudes.
     """
 
-    def __init__(self, patch_len, rate, filters, kernel_sizes, dropout, branches, residual, normalize=False):
+    def __init__(
+        self, patch_len, rate, filters, kernel_sizes, dropout, branches, residual, normalize=False, polyphase=False
+    ):
         super().__init__()
         self.patch_len, self.rate, self.branches, self.residual = patch_len, rate, branches, residual
-        self.normalize = normalize
+        self.normalize, self.polyphase = normalize, polyphase
+        channels = rate if polyphase else 1
         if branches in ("both", "time"):
-            self.time = UNet1d(filters, kernel_sizes, dropout)
+            self.time = UNet1d(filters, kernel_sizes, dropout, in_channels=channels, out_channels=channels)
         if branches in ("both", "frequency"):
-            self.freq = UNet1d(filters, kernel_sizes, dropout)
+            self.freq = UNet1d(filters, kernel_sizes, dropout, out_channels=channels)
         if branches == "both":
             # w = (tanh(v) + 1) / 2 keeps the per-bin fusion weight in [0, 1]; v = 0 starts at 0.5.
             self.fusion_logit = nn.Parameter(torch.zeros(patch_len // 2 + 1))
@@ -74,17 +85,32 @@ class TFNetModule(nn.Module):
         level = torch.sqrt(torch.mean(x**2, dim=-1, keepdim=True)).clamp_min(_LEVEL_FLOOR)
         return self._forward(x / level) * level
 
+    def _time_branch(self, x):
+        if not self.polyphase:
+            return self.time(x[:, None])[:, 0]
+        # Channel i holds samples r*t + i: the layout SubPixel1d(r) interleaves back. (No
+        # batch size in the shapes: the ONNX export keeps the batch axis dynamic.)
+        phases = x.unflatten(1, (-1, self.rate)).transpose(1, 2)
+        return self.time(phases).transpose(1, 2).flatten(1)
+
+    def _frequency_branch(self, mag_in):
+        dc, replicated = self.replicate(mag_in)
+        if not self.polyphase:
+            return dc, self.freq(replicated[:, None])[:, 0]
+        n_low = self.patch_len // (2 * self.rate)
+        # Output channel k is the k-th tile of the replicator's layout: bins k*n_low + 1 ...
+        return dc, self.freq(mag_in[:, None, 1 : 1 + n_low]).flatten(1)
+
     def _forward(self, x):
         if self.branches != "frequency":
-            z = self.time(x[:, None])[:, 0]
+            z = self._time_branch(x)
             if self.residual:
                 z = z + x
             if self.branches == "time":
                 return z
         spec_in = self._rfft(x)
         mag_in = _magnitude(spec_in)
-        dc, replicated = self.replicate(mag_in)
-        m = self.freq(replicated[:, None])[:, 0]
+        dc, m = self._frequency_branch(mag_in)
         if self.residual:
             # Start from the interpolated input's own spectrum; the replicated copy is
             # what the U-Net reads to predict the high band.
@@ -163,10 +189,28 @@ class DualBranchSR(PatchUpsampler):
     minimises ``||y - y_hat||^2 + lambda ||Theta||^2`` (plus ``spectral_loss`` times the
     log-spectral distance, below) with Adam (see
     :class:`~audiosr.neural.NeuralUpsampler` for the shared training parameters).
-    Inference works on any length of at least one patch, by windowed overlap-add.
+    Inference works on any length of at least one patch, by overlap-add of patches
+    crossfaded over their overlap.
 
     Choices where the paper and its official code (moodoki/tfnet) differ or are silent:
 
+    * **Fast architecture** (ours, ``polyphase=True`` and ``overlap=0.125`` by default):
+      the paper runs both U-Nets at the high rate, the time branch on the interpolated
+      waveform and the frequency branch on the ``N / 2`` replicated bins, although
+      both carry only ``1 / r`` of that in information. Here the time branch reads the
+      ``r`` polyphase components of the patch (space-to-depth: ``r`` channels of
+      ``N / r`` samples) and writes ``r`` channels that a sub-pixel shuffle interleaves
+      back, and the frequency branch reads the ``N / (2r)`` occupied bins and writes
+      ``r`` channels laid end to end over the ``N / 2`` bins, where the replicator's
+      tiles would be (the replicator's layout, learned instead of copied). Each U-Net
+      thus runs on ``r`` times fewer positions with the same widths, and inference
+      overlaps patches by an eighth instead of a half, with a short crossfade (which
+      also averages fewer predictions together: averaging two predictions of a
+      high band whose phase cannot be predicted darkens it). At rate 4 that is
+      about 5 times less compute for the same parameters
+      (``benchmarks/results/architecture.md``). :meth:`paper` keeps the published
+      layout (``polyphase=False``, ``overlap=0.5``), and so do models saved before
+      these parameters existed.
     * **Residual**: the official code has no input-to-output residual (Kuleshov's
       AudioUNet has one; the paper's figure is ambiguous). ``residual=True`` (the
       default here) adds the interpolated input to the time branch's output and that
@@ -214,11 +258,13 @@ class DualBranchSR(PatchUpsampler):
       (as quoted) 3e-5; :meth:`paper` uses the code's.
 
     **Patch length.** The replicator needs ``N / (2r)`` to be an integer and each U-Net
-    needs its input length divisible by ``2**(B + 1)`` (the frequency branch runs on N/2
-    bins), so ``N`` must be a multiple of ``lcm(2r, 2**(B + 2))`` with ``B =
-    len(filters)``. With ``patch_len=None`` the smallest such multiple of at least 2048
-    (8192 for :meth:`paper`) is used: for B = 4, 2048 at rates 2, 4 and 8, 2112 at rate 3
-    and 2112 at rate 6 (8256 with the paper's sizes; 6144 and 12288 are also valid).
+    needs its input length divisible by ``2**(B + 1)`` with ``B = len(filters)``. With
+    ``polyphase=True`` the U-Nets run on ``N / r`` samples and ``N / (2r)`` bins, so
+    ``N`` must be a multiple of ``r * 2**(B + 2)``; in the paper's layout (``N / 2``
+    bins) a multiple of ``lcm(2r, 2**(B + 2))``. With ``patch_len=None`` the smallest
+    such multiple of at least 2048 (8192 for :meth:`paper`) is used: for B = 4, 2048 at
+    rates 2, 4 and 8, 2112 at rate 3 and 2304 at rate 6 (:meth:`paper`: 8192, and 8256
+    at rates 3 and 6).
 
     Parameters
     ----------
@@ -237,6 +283,10 @@ class DualBranchSR(PatchUpsampler):
     normalize : bool, default=True
         Divide each patch by its RMS before the network and multiply the output back
         (see above). Not in the paper; :meth:`paper` sets False.
+    polyphase : bool, default=True
+        Run both branches at the low rate (see "Fast architecture" above); ``False`` is
+        the paper's layout, both U-Nets at the high rate. Models saved before the
+        parameter existed load with ``False``.
     spectral_loss : float, default=0.0
         Weight of a log-spectral distance term (:func:`audiosr.neural.losses.log_spectral_loss`,
         in bels) added to the waveform loss (see above); 0.003 is the setting measured
@@ -246,6 +296,11 @@ class DualBranchSR(PatchUpsampler):
         cubic spline).
     patch_len : int or None, default=None
         Patch length N in target samples; see above.
+    overlap : float, default=0.125
+        Share of a patch that overlaps the next one in inference, in (0, 0.5]: the
+        network sees ``1 / (1 - overlap)`` times the signal's length, and consecutive
+        outputs are crossfaded over the overlap. Used only by ``transform``; models
+        saved before the parameter existed load with 0.5, as they were evaluated.
     keep_low_band : bool or float, default=True
         Low-band passthrough (:mod:`audiosr.crossover`): below a crossover frequency the
         output is the input's own band (its windowed-sinc interpolation), above it the
@@ -255,6 +310,11 @@ class DualBranchSR(PatchUpsampler):
         it is. Used only by ``transform``, so it can be set on a fitted model with
         ``set_params``. Models saved before the parameter existed load with ``False``, as
         they were evaluated. Measured in ``benchmarks/results/low_band.md``.
+    n_threads : int or None, default=None
+        CPU threads of ``transform``, each computing on its own part of every batch
+        (see :class:`~audiosr.neural.NeuralUpsampler`); ``None``: the process setting
+        (:func:`audiosr.set_inference_threads`), else every CPU the process may use.
+        Used only by ``transform``.
     learning_rate : float, default=1e-3
         Adam's initial step size.
     lr_schedule : {"poly", "constant"}, default="poly"
@@ -350,10 +410,13 @@ class DualBranchSR(PatchUpsampler):
         branches="both",
         residual=True,
         normalize=True,
+        polyphase=True,
         spectral_loss=0.0,
         input_upsampler="spline",
         patch_len=None,
+        overlap=0.125,
         keep_low_band=True,
+        n_threads=None,
         learning_rate=1e-3,
         lr_schedule="poly",
         batch_size=16,
@@ -377,10 +440,13 @@ class DualBranchSR(PatchUpsampler):
         self.branches = branches
         self.residual = residual
         self.normalize = normalize
+        self.polyphase = polyphase
         self.spectral_loss = spectral_loss
         self.input_upsampler = input_upsampler
         self.patch_len = patch_len
+        self.overlap = overlap
         self.keep_low_band = keep_low_band
+        self.n_threads = n_threads
         self.learning_rate = learning_rate
         self.lr_schedule = lr_schedule
         self.batch_size = batch_size
@@ -397,7 +463,13 @@ class DualBranchSR(PatchUpsampler):
         self.warm_start = warm_start
         self.checkpoint = checkpoint
 
-    _legacy_params = {"normalize": False, "spectral_loss": 0.0, "keep_low_band": False}
+    _legacy_params = {"n_threads": None, 
+        "normalize": False,
+        "spectral_loss": 0.0,
+        "keep_low_band": False,
+        "polyphase": False,
+        "overlap": 0.5,
+    }
 
     @classmethod
     def paper(cls, rate, **overrides):
@@ -427,9 +499,11 @@ class DualBranchSR(PatchUpsampler):
             dropout=0.5,
             residual=False,
             normalize=False,
+            polyphase=False,
             spectral_loss=0.0,
             keep_low_band=False,
-            patch_len=smallest_patch_len(8192, _patch_multiple(rate, len(filters))),
+            overlap=0.5,
+            patch_len=smallest_patch_len(8192, _patch_multiple(rate, len(filters), polyphase=False)),
             batch_size=128,
             learning_rate=1e-4,
             lr_schedule="poly",
@@ -442,12 +516,12 @@ class DualBranchSR(PatchUpsampler):
         super()._check_params()
         check_unet_params(self.filters, self.kernel_sizes, self.dropout)
         check_choice(self.branches, BRANCHES, name="branches")
-        for name in ("residual", "normalize"):
+        for name in ("residual", "normalize", "polyphase"):
             if not isinstance(getattr(self, name), (bool, int)):
                 raise TypeError(f"{name} must be True or False, got {getattr(self, name)!r}.")
 
     def _patch_multiple(self, rate):
-        return _patch_multiple(rate, len(self.filters))
+        return _patch_multiple(rate, len(self.filters), bool(self.polyphase))
 
     def _module_kwargs(self, inputs, targets, rate):
         return dict(
@@ -459,6 +533,7 @@ class DualBranchSR(PatchUpsampler):
             branches=self.branches,
             residual=bool(self.residual),
             normalize=bool(self.normalize),
+            polyphase=bool(self.polyphase),
         )
 
     def _make_module(self, **kwargs):
@@ -475,6 +550,14 @@ class DualBranchSR(PatchUpsampler):
         return self.module_.fusion_weight.detach().cpu().numpy()
 
 
-def _patch_multiple(rate, depth):
-    """Patch lengths must be multiples of this: lcm(2r, 2**(depth + 2))."""
+def _patch_multiple(rate, depth, polyphase):
+    """Patch lengths must be multiples of this.
+
+    The replicator needs ``N / (2r)`` whole bins and each U-Net an input length
+    divisible by ``2**(depth + 1)``: ``N / 2`` bins at the high rate give
+    ``lcm(2r, 2**(depth + 2))``; with ``polyphase``, ``N / r`` samples and ``N / (2r)``
+    bins give ``r * 2**(depth + 2)``.
+    """
+    if polyphase:
+        return rate * 2 ** (depth + 2)
     return math.lcm(2 * rate, 2 ** (depth + 2))

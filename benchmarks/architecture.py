@@ -1,0 +1,190 @@
+"""The fast DualBranchSR architecture against the former default, at equal training minutes.
+
+Trains each configuration of ``CONFIGS`` on the speech-multi training split at x4
+(16 kHz, the table's pairs of ``quality.py``: Chebyshev decimation, 8192-sample
+segments, the DualBranchSR row's ``spectral_loss``) for the same wall-clock budget,
+then scores it on the whole test files: SNR, LSD and LSD-HF (default conventions),
+LSD on *active* frames only (within 40 dB of each file's loudest frame; the test
+split's RAVDESS takes have long room-tone pauses that can flatter a model), and
+the same on the VCTK test files alone. The inference real-time factor of each
+configuration is measured by ``speed.py``, not here.
+
+Cells (``<work>/arch/*.json``) and models are kept: a rerun scores what is missing.
+
+Usage::
+
+    python benchmarks/architecture.py --data ../shared/data --budget-minutes 8 --jobs 2
+
+Writes ``architecture_sl<spectral_loss>.md`` to ``--out`` (default ``benchmarks/results``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import quality  # noqa: E402  (the table's data, pairs and budgets, so these runs match it)
+from _common import git_commit, run_environment  # noqa: E402
+from lsd_investigation import diagnose_file  # noqa: E402
+
+#: name -> (DualBranchSR parameters, what it is). "former" is the default before the fast architecture.
+CONFIGS = {
+    "former": (dict(polyphase=False, overlap=0.5), "former default: both branches at the high rate, half-overlapping patches"),
+    "fast": ({}, "the default now: both branches at the low rate (polyphase), an eighth of overlap"),
+    "fast-wide": (
+        dict(filters=(24, 48, 96, 96), kernel_sizes=(17, 9, 7, 5)),
+        "fast, wider and shorter kernels (24, 48, 96, 96) / (17, 9, 7, 5)",
+    ),
+    "fast-short": (dict(kernel_sizes=(15, 9, 5, 5)), "fast, shorter kernels (15, 9, 5, 5)"),
+}
+RATE = 4
+DATASET = "speech-multi"
+
+
+def make_model(name, budget_s, spectral_loss, smoke=False):
+    from audiosr import DualBranchSR
+
+    params, _ = CONFIGS[name]
+    tiny = dict(filters=(4, 8), kernel_sizes=(9, 5)) if smoke else {}
+    return DualBranchSR(
+        rate=RATE,
+        spectral_loss=spectral_loss,
+        max_epochs=100_000,
+        max_time=budget_s,
+        random_state=0,
+        device="cpu",
+        **{**params, **tiny},
+    )
+
+
+def score(model, test, names):
+    """Whole-file scores, active-frame LSD and the VCTK-only subset."""
+    from audiosr.evaluation import evaluate
+    from audiosr.metrics import lsd, snr
+    from audiosr.signal import decimate
+
+    record = {k: round(v, 4) for k, v in evaluate(model, test, RATE).items() if k in ("snr", "lsd", "lsd_hf")}
+    active, vctk_lsd, vctk_snr = [], [], []
+    for name, y in zip(names, test):
+        n = len(y) // RATE * RATE
+        y = y[:n]
+        y_hat = model.transform(decimate(y, RATE)[None])[0]
+        per_frame, mask, _, _ = diagnose_file(y, y_hat, RATE)
+        active.append(per_frame["all"][mask].mean())
+        if "vctk" in name:
+            vctk_lsd.append(lsd(y, y_hat))
+            vctk_snr.append(snr(y, y_hat))
+    record["lsd_active"] = round(float(np.mean(active)), 4)
+    if vctk_lsd:
+        record.update(lsd_vctk=round(float(np.mean(vctk_lsd)), 4), snr_vctk=round(float(np.mean(vctk_snr)), 4))
+        record["vctk_files"] = len(vctk_lsd)
+    return record
+
+
+def run(name, args):
+    import torch
+
+    from audiosr import SincUpsampler, load_model, save_model
+
+    torch.set_num_threads(args.threads)
+    work = Path(args.work) / "arch"
+    work.mkdir(parents=True, exist_ok=True)
+    stem = f"{name}-{args.budget_minutes:g}min" + ("" if name == "sinc" else f"-sl{args.spectral_loss:g}")
+    cell = work / f"{stem}.json"
+    if cell.exists():
+        return json.loads(cell.read_text())
+    train, test, names, _ = quality.load_dataset(DATASET, args.data, args.smoke)
+    record = {"config": name, "budget_minutes": args.budget_minutes, "git_commit": (git_commit()[0] or "")[:7]}
+    if name == "sinc":
+        model = SincUpsampler(rate=RATE)
+    else:
+        path = work / f"{stem}.pt"
+        if path.exists():
+            model = load_model(path, allow_pickle=False)
+        else:
+            X, y = quality.training_pairs(train, RATE, args.smoke)
+            model = make_model(name, args.budget_minutes * 60, args.spectral_loss, args.smoke)
+            start = time.perf_counter()
+            model.fit(X, y)
+            record.update(
+                train_seconds=round(time.perf_counter() - start, 1),
+                epochs=round(quality.epochs_reached(model, X, y, RATE), 2),
+                params=sum(p.numel() for p in model.module_.parameters()),
+            )
+            save_model(model, path)
+    record.update(score(model, test, names))
+    cell.write_text(json.dumps(record))
+    return record
+
+
+def write_report(records, args, out):
+    env = run_environment("architecture.py")
+    lines = [
+        "# The fast DualBranchSR architecture against the former default",
+        "",
+        f"speech-multi x{RATE} (16 kHz), every model trained for {args.budget_minutes:g} minutes of wall-clock time "
+        f"on the training split ({args.threads} torch thread per model, {args.jobs} models at a time), "
+        f"Chebyshev-decimated inputs, spectral_loss {args.spectral_loss:g}; scored on the whole test files. LSD active: frames within 40 dB "
+        "of each file's loudest. VCTK: the test split's VCTK files alone.",
+        "",
+        f"Machine: {env.get('cpu', '?')}, {env.get('logical_cpus', '?')} CPUs. Command: "
+        f"`python benchmarks/architecture.py --data ../shared/data --budget-minutes {args.budget_minutes:g} "
+        f"--jobs {args.jobs} --spectral-loss {args.spectral_loss:g} --configs {' '.join(args.configs)}`.",
+        "",
+        "| configuration | parameters | epochs | SNR dB | LSD | LSD-HF | LSD active | SNR VCTK | LSD VCTK |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in records:
+        what = CONFIGS[r["config"]][1] if r["config"] in CONFIGS else "windowed-sinc interpolation"
+        params = f"{r['params']:,}" if "params" in r else "—"
+        lines.append(
+            f"| **{r['config']}**: {what} | {params} | {r.get('epochs', '—')} | {r['snr']:.2f} | {r['lsd']:.3f} | "
+            f"{r['lsd_hf']:.3f} | {r['lsd_active']:.3f} | {r.get('snr_vctk', float('nan')):.2f} | "
+            f"{r.get('lsd_vctk', float('nan')):.3f} |"
+        )
+    commits = sorted({r["git_commit"] for r in records})
+    lines += ["", f"Commits of the cells: {', '.join(commits)}."]
+    out.write_text("\n".join(lines) + "\n")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", default=os.environ.get("AUDIOSR_DATA", str(HERE.parent.parent / "shared" / "data")))
+    parser.add_argument("--budget-minutes", type=float, default=8.0)
+    parser.add_argument("--configs", nargs="+", default=["sinc", "former", "fast"], choices=["sinc", *CONFIGS])
+    parser.add_argument(
+        "--spectral-loss",
+        type=float,
+        default=quality.DUALBRANCH_SPECTRAL_LOSS,
+        help="DualBranchSR's spectral_loss (default: the quality table's; 0 is the estimator's default)",
+    )
+    parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--work", default=str(HERE / "work"))
+    parser.add_argument("--out", default=str(HERE / "results"))
+    parser.add_argument("--smoke", action="store_true", help="tiny models and 2-s clips: checks the script runs")
+    args = parser.parse_args(argv)
+    if args.jobs == 1:
+        records = [run(name, args) for name in args.configs]
+    else:
+        with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+            records = list(pool.map(run, args.configs, [args] * len(args.configs)))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    report = out / f"architecture_sl{args.spectral_loss:g}.md"
+    write_report(records, args, report)
+    print(report.read_text())
+
+
+if __name__ == "__main__":
+    main()
