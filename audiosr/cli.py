@@ -600,9 +600,8 @@ def _cmd_train(args):
         if args.nproc < 1:
             raise CommandError(f"--nproc must be >= 1, got {args.nproc}.")
         if launched_by_torchrun():
-            if args.nproc != int(os.environ.get("LOCAL_WORLD_SIZE", args.nproc)):
-                raise CommandError("--nproc starts torchrun itself: under torchrun, leave it out (--nproc_per_node).")
-        elif args.nproc > 1:
+            raise CommandError("--nproc starts torchrun itself: under torchrun, leave it out (--nproc_per_node).")
+        if args.nproc > 1:
             return _launch_torchrun(args)
     with process_group(args.backend, args.device) as context:
         if context.world_size > 1 or launched_by_torchrun():
@@ -617,11 +616,23 @@ def _launch_torchrun(args):
     import subprocess
 
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={args.nproc}"]
-    command += ["-m", "audiosr", *args.argv]
+    command += ["-m", "audiosr", *_without_nproc(args.argv)]
     try:
         return subprocess.call(command)
     except KeyboardInterrupt:  # torchrun has passed it on to its processes
         return 130
+
+
+def _without_nproc(argv):
+    """``argv`` without ``--nproc N`` (or an abbreviation of it): torchrun would take it for its own option."""
+    kept, skip = [], False
+    for token in argv:
+        name, eq, _ = token.partition("=")
+        if skip or (len(name) >= 4 and "--nproc".startswith(name)):
+            skip = not skip and not eq
+            continue
+        kept.append(token)
+    return kept
 
 
 def _train_in_group(args, context):
