@@ -32,7 +32,7 @@ import audiosr
 from audiosr import DualBranchSR, SplineUpsampler
 from audiosr.cli import _without_nproc, main
 from audiosr.neural import fit_distributed
-from audiosr.neural.distributed import LOCAL, _rank_device, _split_bounds, process_group
+from audiosr.neural.distributed import LOCAL, _rank_device, _split_bounds, is_main_process, process_group
 
 ROOT = Path(audiosr.__file__).resolve().parents[1]
 
@@ -62,7 +62,7 @@ import numpy as np
 import torch
 from audiosr import DualBranchSR
 from audiosr.neural import _base
-from audiosr.neural.distributed import fit_distributed, process_group
+from audiosr.neural.distributed import fit_distributed, is_main_process, process_group
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import PARAMS, pairs
@@ -92,7 +92,7 @@ with process_group(config.get("backend", "auto"), model.device) as context:
             refused = str(exc)
 out = config["out"]
 report = dict(rank=rank, saves=len(saves), loss=model.loss_curve_, scores=model.validation_scores_,
-              t=model.t_, n_iter=model.n_iter_, describe=said, refused=refused)
+              t=model.t_, n_iter=model.n_iter_, describe=said, refused=refused, main=is_main_process())
 with open(os.path.join(out, f"rank{rank}.json"), "w") as fh:
     json.dump(report, fh)
 if rank == 0:
@@ -195,6 +195,7 @@ def test_two_processes_match_one_with_the_same_global_batch(single, two):
 def test_only_rank_0_writes_the_checkpoint(two):
     out, reports, _ = two
     assert [r["saves"] for r in reports] == [2, 0]
+    assert [r["main"] for r in reports] == [True, False]  # also once fit_distributed has ended the group
     assert sorted(p.name for p in out.iterdir()) == ["rank0.json", "rank1.json", "run.ckpt", "weights.npz"]
 
 
@@ -338,3 +339,11 @@ def test_nccl_on_the_gpus_matches_one_process(launcher, tmp_path):
     for report in reports:
         np.testing.assert_allclose(report["loss"], model.loss_curve_, rtol=10 * LOSS_RTOL)
         assert report["t"] == model.t_
+
+
+def test_is_main_process_follows_torchrun_rank(monkeypatch):
+    assert is_main_process()
+    monkeypatch.setenv("RANK", "1")
+    assert not is_main_process()
+    monkeypatch.setenv("RANK", "0")
+    assert is_main_process()

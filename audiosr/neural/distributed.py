@@ -33,7 +33,15 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-__all__ = ["BACKENDS", "DistributedContext", "LOCAL", "fit_distributed", "launched_by_torchrun", "process_group"]
+__all__ = [
+    "BACKENDS",
+    "DistributedContext",
+    "LOCAL",
+    "fit_distributed",
+    "is_main_process",
+    "launched_by_torchrun",
+    "process_group",
+]
 
 #: Values of the ``backend`` arguments: ``"auto"`` is NCCL on CUDA devices, else Gloo.
 BACKENDS = ("auto", "gloo", "nccl")
@@ -42,6 +50,23 @@ BACKENDS = ("auto", "gloo", "nccl")
 def launched_by_torchrun():
     """Whether this process was started by ``torchrun`` (it sets ``RANK`` and ``WORLD_SIZE``)."""
     return "RANK" in os.environ and "WORLD_SIZE" in os.environ
+
+
+def is_main_process():
+    """Whether this process is rank 0 (or the only one): the one that should write files.
+
+    True outside ``torchrun``; under it, for the process with ``RANK`` 0, also after
+    :func:`fit_distributed` has ended the process group.
+
+    Examples
+    --------
+    >>> from audiosr.neural.distributed import is_main_process
+    >>> is_main_process()  # not under torchrun
+    True
+    """
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank() == 0
+    return _env_int("RANK", 0) == 0
 
 
 def _env_int(name, default):
@@ -319,8 +344,8 @@ def fit_distributed(estimator, X, y, *, backend="auto"):
     batch, up to float rounding and dropout (each process draws its own masks).
     Early stopping, the time budget and the skipping of non-finite losses are agreed
     by all processes; only rank 0 writes the ``checkpoint`` and shows the progress
-    bar. The fitted estimator is the same in every process (save it from rank 0:
-    ``torch.distributed.get_rank() == 0``).
+    bar. The fitted estimator is the same in every process: save it from one
+    (:func:`is_main_process`).
 
     Outside ``torchrun`` this is ``estimator.fit(X, y)``.
 
@@ -344,13 +369,13 @@ def fit_distributed(estimator, X, y, *, backend="auto"):
     --------
     Run ``torchrun --nproc_per_node=2 train.py`` with ``train.py``::
 
-        import torch.distributed as dist
         import audiosr
         from audiosr.neural import fit_distributed
+        from audiosr.neural.distributed import is_main_process
 
         model = audiosr.DualBranchSR(rate=4, batch_size=64, checkpoint="run.ckpt")
         fit_distributed(model, X, y)           # X, y: the same arrays in every process
-        if not dist.is_initialized() or dist.get_rank() == 0:
+        if is_main_process():                  # rank 0
             audiosr.save_model(model, "model.pt")
 
     Without torchrun it is a plain fit:
