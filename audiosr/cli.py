@@ -168,6 +168,24 @@ def build_parser():
         ),
     )
     tr.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    tr.add_argument(
+        "--device", default="auto", help="auto (CUDA when available, default), cpu, cuda or cuda:N (one process)"
+    )
+    tr.add_argument(
+        "--nproc",
+        type=int,
+        metavar="N",
+        help=(
+            "train with N processes on this machine (one per GPU, or N on the CPU): runs "
+            "`torchrun --standalone --nproc_per_node N -m audiosr train ...`; for several machines, run torchrun yourself"
+        ),
+    )
+    tr.add_argument(
+        "--backend",
+        choices=["auto", "gloo", "nccl"],
+        default="auto",
+        help="with several processes: how they communicate (default: auto, NCCL on CUDA, else Gloo)",
+    )
     tr.add_argument("--quiet", action="store_true", help="no progress bar")
     tr.add_argument("--force", action="store_true", help="overwrite OUT")
 
@@ -558,14 +576,8 @@ def _training_signals(args):
     return signals, rates.pop(), f"{len(files)} files from {', '.join(args.data)}"
 
 
-def _cmd_train(args):
-    import joblib
-
-    import audiosr
-
-    from .persistence import save_model
-    from .signal import make_pairs
-
+def _train_outputs(args):
+    """The model file and checkpoint of ``audiosr train``, checked (with the numbers) before anything runs."""
     out = Path(args.output)
     if out.suffix.lower() not in (".pt", ".joblib"):
         raise CommandError(f"-o must end in .pt (weights file, safe to share) or .joblib, got '{out}'.")
@@ -580,6 +592,66 @@ def _cmd_train(args):
     checkpoint = None if args.no_checkpoint else Path(args.checkpoint or f"{out}.ckpt")
     if checkpoint is not None and not checkpoint.parent.is_dir():
         raise CommandError(f"the folder of the checkpoint '{checkpoint}' does not exist.")
+    return out, checkpoint
+
+
+def _cmd_train(args):
+    from .neural.distributed import launched_by_torchrun, process_group
+
+    _train_outputs(args)  # before torchrun starts processes that would each say what is wrong
+    if args.nproc is not None:
+        if args.nproc < 1:
+            raise CommandError(f"--nproc must be >= 1, got {args.nproc}.")
+        if launched_by_torchrun():
+            raise CommandError("--nproc starts torchrun itself: under torchrun, leave it out (--nproc_per_node).")
+        if args.nproc > 1:
+            return _launch_torchrun(args)
+    with process_group(args.backend, args.device) as context:
+        if context.world_size > 1 or launched_by_torchrun():
+            said = context.describe()  # every rank takes part
+            if context.is_main:
+                print(f"audiosr train: training with {said}", file=sys.stderr)
+        return _train_in_group(args, context)
+
+
+def _launch_torchrun(args):
+    """``audiosr train --nproc N``: the same command under torchrun, N processes on this machine."""
+    import subprocess
+
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={args.nproc}"]
+    command += ["-m", "audiosr", *_without_nproc(args.argv)]
+    try:
+        return subprocess.call(command)
+    except KeyboardInterrupt:  # torchrun has passed it on to its processes
+        return 130
+
+
+def _without_nproc(argv):
+    """``argv`` without ``--nproc N`` (or an abbreviation of it): torchrun would take it for its own option."""
+    kept, skip = [], False
+    for token in argv:
+        name, eq, _ = token.partition("=")
+        if skip or (len(name) >= 4 and "--nproc".startswith(name)):
+            skip = not skip and not eq
+            continue
+        kept.append(token)
+    return kept
+
+
+def _train_in_group(args, context):
+    """The training of ``audiosr train`` in one process of the group (every output from rank 0 alone)."""
+    import joblib
+
+    import audiosr
+
+    from .persistence import save_model
+    from .signal import make_pairs
+
+    def say(*what, **kwargs):
+        if context.is_main:
+            print(*what, **kwargs)
+
+    out, checkpoint = _train_outputs(args)
     try:
         signals, sr, described = _training_signals(args)
     except FileNotFoundError as exc:
@@ -595,7 +667,7 @@ def _cmd_train(args):
         method=args.decimation,
         random_state=args.seed,
     )
-    print(
+    say(
         f"training {ESTIMATORS[args.estimator]} x{args.rate} on {len(X)} segments of {args.segment} samples at {sr} Hz ({described})"
     )
     model = getattr(audiosr, ESTIMATORS[args.estimator])(
@@ -605,9 +677,12 @@ def _cmd_train(args):
         random_state=args.seed,
         verbose=0 if args.quiet else 1,
         checkpoint=None if checkpoint is None else str(checkpoint),
+        device=args.device,
     )
-    if not _fit_resumably(model, X, y, checkpoint, args):
+    if not _fit_resumably(model, X, y, checkpoint, args, say):
         return 130  # as a shell reports a process ended by Ctrl-C
+    if not context.is_main:
+        return 0  # rank 0 writes the model
     metadata = {
         "rate": args.rate,
         "input_sr": sr // args.rate,
@@ -632,9 +707,10 @@ def _cmd_train(args):
     return 0
 
 
-def _fit_resumably(model, X, y, checkpoint, args):
+def _fit_resumably(model, X, y, checkpoint, args, say=print):
     """Fit, resuming from ``checkpoint`` when it exists; False after Ctrl-C, having said what was kept."""
     from .neural._base import checkpoint_progress
+    from .neural.distributed import fit_distributed
 
     def where(progress):
         budget = f" of {args.minutes:g}" if args.minutes is not None else ""
@@ -642,9 +718,9 @@ def _fit_resumably(model, X, y, checkpoint, args):
 
     progress = None if checkpoint is None else checkpoint_progress(checkpoint)
     if progress is not None:
-        print(f"audiosr train: resuming from {checkpoint} ({where(progress)})", file=sys.stderr)
+        say(f"audiosr train: resuming from {checkpoint} ({where(progress)})", file=sys.stderr)
     try:
-        model.fit(X, y)
+        fit_distributed(model, X, y, backend=args.backend)  # a plain fit outside torchrun
     except KeyboardInterrupt:
         progress = None if checkpoint is None else checkpoint_progress(checkpoint)
         if progress is not None:
@@ -656,7 +732,7 @@ def _fit_resumably(model, X, y, checkpoint, args):
             said = "interrupted; nothing was saved (--no-checkpoint)."
         else:
             said = "interrupted before the first epoch ended; there is nothing to resume."
-        print(f"audiosr train: {said}", file=sys.stderr)
+        say(f"audiosr train: {said}", file=sys.stderr)
         return False
     except ValueError as exc:
         if checkpoint is not None and str(exc).startswith("checkpoint"):
@@ -764,6 +840,7 @@ def main(argv=None):
     """
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # what `train --nproc` passes on to torchrun
     try:
         with inference_threads(getattr(args, "threads", None)):
             return _COMMANDS[args.command](args)

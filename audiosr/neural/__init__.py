@@ -2,6 +2,7 @@
 
 from ._base import NeuralUpsampler, PatchUpsampler
 from .audiounet import AudioUNet, AudioUNetModule
+from .distributed import fit_distributed
 from .spectral_dnn import SpectralDNN, SpectralDNNModule
 from .tfnet import DualBranchSR, TFNetModule
 
@@ -14,4 +15,5 @@ __all__ = [
     "AudioUNetModule",
     "SpectralDNN",
     "SpectralDNNModule",
+    "fit_distributed",
 ]

@@ -40,6 +40,7 @@ from .._validation import check_choice, check_clips, check_rate, check_target
 from ..base import BaseUpsampler
 from ..crossover import check_keep_low_band
 from ..io import atomic_output
+from .distributed import LOCAL
 from .losses import log_spectral_loss
 
 __all__ = ["NeuralUpsampler", "PatchUpsampler", "grid_geometry", "resolve_device", "smallest_patch_len"]
@@ -108,6 +109,15 @@ def _batch_snr(pred, target):
     return float((10 * torch.log10(num / den)).mean())
 
 
+def _data_digest(*arrays):
+    """Hex digest of the shapes and bytes of the training arrays."""
+    digest = hashlib.blake2b(digest_size=16)
+    for array in arrays:
+        digest.update(repr(array.shape).encode())
+        digest.update(np.ascontiguousarray(array).data)
+    return digest.hexdigest()
+
+
 def checkpoint_progress(path):
     """Where a training ``checkpoint`` file stands, or None when there is none (or it is unreadable).
 
@@ -145,12 +155,8 @@ class _Checkpoint:
         self.path = os.fspath(path)
         self.estimator = estimator
         params = {k: repr(v) for k, v in sorted(estimator.get_params(deep=False).items()) if k not in self._IGNORED}
-        digest = hashlib.blake2b(digest_size=16)
-        for array in (inputs, targets):
-            digest.update(repr(array.shape).encode())
-            digest.update(np.ascontiguousarray(array).data)
         self.fingerprint = json.dumps(
-            {"estimator": type(estimator).__name__, "params": params, "data": digest.hexdigest()}
+            {"estimator": type(estimator).__name__, "params": params, "data": _data_digest(inputs, targets)}
         )
 
     def load(self):
@@ -351,21 +357,29 @@ class NeuralUpsampler(BaseUpsampler):
         -------
         self : object
             The fitted estimator.
+
+        See Also
+        --------
+        audiosr.neural.fit_distributed : the same on several processes (``torchrun``).
         """
+        return self._fit(X, y, LOCAL)
+
+    def _fit(self, X, y, context):
+        """``fit`` with the training hooks of ``context`` (:mod:`audiosr.neural.distributed`)."""
         rate = check_rate(self.rate)
         self._check_params()
         self._check_training_params()
         check_keep_low_band(self.keep_low_band)
         X = check_clips(X)
         y = check_target(y, X, rate)
-        device = resolve_device(self.device)
+        device = context.place(resolve_device(self.device))
         inputs, targets = self._training_data(X, y, rate)
         continuing = self.warm_start and hasattr(self, "module_")
         if continuing and self.rate_ != rate:
             raise ValueError(
                 f"warm_start: the model was trained at rate {self.rate_}, not {rate}; set warm_start=False to start over."
             )
-        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        seed = context.agree_seed(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         devices = [device.index or 0] if device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(seed)
@@ -377,14 +391,15 @@ class NeuralUpsampler(BaseUpsampler):
                 self.n_iter_ = 0
                 self.t_ = 0
             self.module_.to(device)
-            self._train(inputs, targets, device, seed, continuing)
+            self._train(inputs, targets, device, seed, continuing, context)
         self.rate_ = rate
         self.n_features_in_ = X.shape[1]
         return self
 
-    def _train(self, inputs, targets, device, seed, continuing=False):
+    def _train(self, inputs, targets, device, seed, continuing=False, context=LOCAL):
+        context.check_same("training data", lambda: _data_digest(inputs, targets))
         checkpoint = _Checkpoint(self.checkpoint, self, inputs, targets) if self.checkpoint is not None else None
-        resume = checkpoint.load() if checkpoint is not None and not continuing else None
+        resume = context.load(checkpoint) if checkpoint is not None and not continuing else None
         spent = 0.0  # seconds trained by the runs this one resumes
         if resume is not None:
             seed = resume["seed"]  # the split and shuffles of the interrupted run
@@ -420,7 +435,7 @@ class NeuralUpsampler(BaseUpsampler):
                 # or the max_time deadline, so a time budget still ends at a small rate.
                 done = step / total_steps
                 if deadline is not None:
-                    done = max(done, 1.0 - (deadline - time.monotonic()) / self.max_time)
+                    done = max(done, 1.0 - context.time_left(deadline, sync=False) / self.max_time)
                 return max(0.0, 1.0 - done) ** 0.5
 
             scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, poly_factor)
@@ -439,7 +454,8 @@ class NeuralUpsampler(BaseUpsampler):
             self.t_ = int(resume.get("t", 0))
             track.update({k: resume[k] for k in ("best_score", "best_state", "stale", "stopped", "epoch")})
         epochs = range(track["epoch"], self.max_epochs)
-        bar = self._progress_bar(track["epoch"] * steps_per_epoch, steps_per_epoch, spent) if self.verbose else None
+        show = self.verbose and context.is_main
+        bar = self._progress_bar(track["epoch"] * steps_per_epoch, steps_per_epoch, spent) if show else None
         on_step = None
         if bar is not None:
 
@@ -455,21 +471,33 @@ class NeuralUpsampler(BaseUpsampler):
         # A model takes at least one step, however small its time budget: one that never saw
         # its data would be returned as fitted. (A resumed or warm-started one has taken it.)
         first = self.t_ == 0
+        network = context.wrap(module)
         try:
             for epoch in epochs:
                 if track["stopped"]:
                     break
-                if deadline is not None and not first and time.monotonic() >= deadline:
+                if deadline is not None and not first and context.time_left(deadline) <= 0:
                     break  # out of time before a step of this epoch: no empty epoch in the curves
                 if bar is not None:
                     bar.set_postfix({"epoch": f"{epoch + 1}/{self.max_epochs}", **postfix})
+                context.seed_epoch(seed, epoch)
                 completed = self._run_epoch(
-                    module, optimizer, scheduler, rng, x_train, y_train, device, deadline, on_step=on_step, must_step=first
+                    network,
+                    optimizer,
+                    scheduler,
+                    rng,
+                    x_train,
+                    y_train,
+                    device,
+                    deadline,
+                    on_step=on_step,
+                    must_step=first,
+                    context=context,
                 )
                 first = False
                 postfix = {"loss": f"{self.loss_curve_[-1]:.3g}"}
                 if self.early_stopping:
-                    score = self._validation_score(x_val, y_val)
+                    score = context.score(self._validation_score, x_val, y_val)
                     self.validation_scores_.append(score)
                     postfix[self._validation_label] = f"{score:.3g}"
                     if score > track["best_score"] + self.tol:
@@ -481,7 +509,7 @@ class NeuralUpsampler(BaseUpsampler):
                     track["stopped"] = True  # out of time (max_time)
                 track["epoch"] = epoch + 1
                 track["elapsed"] = spent + time.monotonic() - started
-                if checkpoint is not None:
+                if checkpoint is not None and context.is_main:
                     checkpoint.save(seed, module, optimizer, scheduler, rng, device, track)
                 if bar is not None:
                     bar.set_postfix({"epoch": f"{epoch + 1}/{self.max_epochs}", **postfix})
@@ -511,12 +539,25 @@ class NeuralUpsampler(BaseUpsampler):
         )
 
     def _run_epoch(
-        self, module, optimizer, scheduler, rng, x_train, y_train, device, deadline=None, on_step=None, must_step=False
+        self,
+        module,
+        optimizer,
+        scheduler,
+        rng,
+        x_train,
+        y_train,
+        device,
+        deadline=None,
+        on_step=None,
+        must_step=False,
+        context=LOCAL,
     ):
         """One pass over the training examples; appends to ``loss_curve_``.
 
         Returns False when ``deadline`` (a ``time.monotonic()`` value) passed before the
         pass was complete. ``on_step`` is called after every step (the progress bar).
+        ``context`` says which examples of each batch this process takes and combines
+        the losses of all processes (:mod:`audiosr.neural.distributed`).
         """
         module.train()
         decayed = [p for name, p in module.named_parameters() if not name.endswith("bias")]
@@ -525,38 +566,44 @@ class NeuralUpsampler(BaseUpsampler):
         good_state = copy.deepcopy(module.state_dict())
         completed = True
         for start in range(0, len(perm), self.batch_size):
-            if deadline is not None and not (must_step and start == 0) and time.monotonic() > deadline:
+            if deadline is not None and not (must_step and start == 0) and context.time_left(deadline) < 0:
                 completed = False
                 break
             idx = perm[start : start + self.batch_size]
-            pred = module(x_train[idx])
-            loss = self._loss(pred, y_train[idx])
+            local, weight = context.shard(idx)
+            pred = module(x_train[local])
+            data_loss = self._loss(pred, y_train[local])
+            loss = data_loss
             if self.weight_decay:
-                loss = loss + self.weight_decay * sum(p.pow(2).sum() for p in decayed)
+                penalty = self.weight_decay * sum(p.pow(2).sum() for p in decayed)
+                loss = loss + penalty
+            objective = loss if weight is None else data_loss * weight + (penalty if self.weight_decay else 0.0)
             optimizer.zero_grad(set_to_none=True)
-            if not torch.isfinite(loss):
+            loss_sum, n_seen = context.step_loss(loss, len(local) if weight != 0.0 else 0, len(idx))
+            if not math.isfinite(loss_sum):
                 # The irfft path can overflow; a step on a non-finite loss would
-                # poison every weight, so it is skipped.
+                # poison every weight, so it is skipped (by every process alike).
                 skipped += 1
             else:
-                loss.backward()
+                objective.backward()
                 optimizer.step()
                 if scheduler is not None:
                     scheduler.step()
-                total += loss.item() * len(idx)
-                count += len(idx)
+                total += loss_sum
+                count += n_seen
             if on_step is not None:
                 on_step()
         if not all(torch.isfinite(p).all() for p in module.parameters()):
             module.load_state_dict(good_state)
+            if context.is_main:
+                warnings.warn(
+                    "the weights became non-finite during an epoch; they were rolled back to the start of that epoch.",
+                    RuntimeWarning,
+                    stacklevel=5,
+                )
+        if skipped and context.is_main:
             warnings.warn(
-                "the weights became non-finite during an epoch; they were rolled back to the start of that epoch.",
-                RuntimeWarning,
-                stacklevel=4,
-            )
-        if skipped:
-            warnings.warn(
-                f"{skipped} training step(s) had a non-finite loss and were skipped.", RuntimeWarning, stacklevel=4
+                f"{skipped} training step(s) had a non-finite loss and were skipped.", RuntimeWarning, stacklevel=5
             )
         self.loss_curve_.append(total / count if count else float("nan"))
         self.n_iter_ += 1
