@@ -290,6 +290,21 @@ class _Job:
     threads: int | None = None
 
 
+def _run_into(the_plan, src, dst, subtype, progress):
+    """Make the output's folder and stream the file into it (Plan.run)."""
+    for attempt in range(3):
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            # Streams the file in blocks: an hour of audio needs no more memory than a block.
+            return the_plan.run(src, dst, subtype=subtype, progress=progress)
+        except FileNotFoundError:
+            # Another run sharing the output folder (a shard) may remove a folder it made and
+            # left empty between our mkdir and our first write: make it again.
+            if attempt == 2 or dst.parent.is_dir() or not Path(src).is_file():
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def _process(task, job, *, on_plan=None, progress=None):
     """Plan and up-sample one file; every per-file failure becomes a failed result."""
     import soundfile as sf
@@ -323,13 +338,11 @@ def _process(task, job, *, on_plan=None, progress=None):
         # Without a subtype, upsample_file keeps the input's sample format where the output format allows it.
         if job.subtype is not None and not sf.check_format(audio_format(dst), job.subtype):
             raise ValueError(f"subtype {job.subtype!r} is not valid for {audio_format(dst)} files.")
-        dst.parent.mkdir(parents=True, exist_ok=True)
         bar = progress(src, the_plan) if progress is not None else None
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", ClippingWarning)
-                # Streams the file in blocks: an hour of audio needs no more memory than a block.
-                sr_out = the_plan.run(src, dst, subtype=job.subtype, progress=bar)
+                sr_out = _run_into(the_plan, src, dst, job.subtype, bar)
         finally:
             if bar is not None and hasattr(bar, "close"):
                 bar.close()

@@ -319,3 +319,22 @@ def test_cli_ctrl_c_stops_the_workers_and_leaves_no_partial_file(tmp_path):
     for pid in {int(p) for p in log.read_text().split()} - {proc.pid}:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def test_a_folder_removed_by_another_run_is_made_again(tmp_path, monkeypatch):
+    """Shards sharing an output folder: one may remove a folder it made, empty, as another is about to write."""
+    from audiosr.planning import Plan
+
+    run = Plan.run
+    removed = []
+
+    def run_after_removal(self, src, dst, **kwargs):
+        if not removed:
+            Path(dst).parent.rmdir()
+            removed.append(dst)
+        return run(self, src, dst, **kwargs)
+
+    monkeypatch.setattr(Plan, "run", run_after_removal)
+    src = _write(tmp_path / "x.wav")
+    (result,) = upsample_files([(src, tmp_path / "out" / "sub" / "x.wav")], 16000)
+    assert removed and result.status == "written" and (tmp_path / "out" / "sub" / "x.wav").is_file()
