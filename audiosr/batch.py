@@ -36,9 +36,8 @@ __all__ = [
     "limit_threads",
 ]
 
-# Tasks handed to the workers ahead of the one whose result is awaited: enough to keep
-# every worker busy while results are taken in order, few enough that a stop (a full
-# disk, Ctrl-C) leaves little started work behind.
+# Files handed to the workers and not done yet, per worker: enough to keep every worker
+# busy, few enough that a stop (a full disk, Ctrl-C) leaves little started work behind.
 _AHEAD_PER_JOB = 2
 
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
@@ -567,33 +566,47 @@ def _thread_limit(threads):
 
 def _in_workers(tasks, job, jobs, on_plan):
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
     executor = ProcessPoolExecutor(
         max_workers=jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker, initargs=(job,)
     )
-    pending = collections.deque()
+    # Results are handed on in input order, but the workers do not wait for that: a long file
+    # holds back the report of the files after it, not their processing.
+    pending = collections.deque()  # (task, future) in input order, not yet handed on
+    running = set()  # futures not done yet
     queue = iter(tasks)
     stopping = False
     finished = False
+    broken = []
     try:
         while True:
-            while not stopping and len(pending) < _AHEAD_PER_JOB * jobs:
+            while not stopping and len(running) < _AHEAD_PER_JOB * jobs:
                 task = next(queue, None)
                 if task is None:
                     break
                 try:
-                    pending.append((task, executor.submit(_work, task)))
+                    future = executor.submit(_work, task)
                 except BrokenProcessPool:
                     stopping = True  # a worker died; the files handed out say so below
+                    break
+                pending.append((task, future))
+                running.add(future)
             if not pending:
                 break
-            task, future = pending.popleft()
+            task, future = pending[0]
+            if not future.done():
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                running -= done
+                continue
+            pending.popleft()
+            running.discard(future)
             try:
                 result = future.result()
             except BrokenProcessPool:
                 index, src, dst, _ = task
+                broken.append(dst)
                 why = "a worker process ended abruptly (killed, or out of memory?)"
                 result = FileResult(index=index, source=src, destination=dst, status="failed", error=why, stop=why)
             if result.plan is not None and on_plan is not None:
@@ -607,6 +620,11 @@ def _in_workers(tasks, job, jobs, on_plan):
             executor.shutdown(wait=True)
         else:
             _terminate(executor)
+        if broken:
+            from .io import _remove_stale_partials
+
+            for dst in broken:  # what the killed worker was writing, now that its process is reaped
+                _remove_stale_partials(dst)
 
 
 def upsample_files(pairs, target_sr=None, **kwargs):

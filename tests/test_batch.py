@@ -35,10 +35,11 @@ REPO = Path(__file__).resolve().parents[1]
 class TrackedSinc(SincUpsampler):
     """Sinc interpolation that notes in ``log`` each process it is unpickled in, and can be slow."""
 
-    def __init__(self, rate=2, *, log=None, delay=0.0):
+    def __init__(self, rate=2, *, log=None, delay=0.0, die=False):
         super().__init__(rate=rate)
         self.log = log
         self.delay = delay
+        self.die = die
 
     def __setstate__(self, state):
         super().__setstate__(state)
@@ -47,6 +48,8 @@ class TrackedSinc(SincUpsampler):
                 fh.write(f"{os.getpid()}\n")
 
     def _upsample(self, X, rate):
+        if self.die:  # as the kernel's out-of-memory killer would
+            os.kill(os.getpid(), signal.SIGKILL)
         time.sleep(self.delay)
         return super()._upsample(X, rate)
 
@@ -220,6 +223,17 @@ def test_two_workers_write_what_one_process_writes(tmp_path):
     assert _leftovers(tmp_path) == []
 
 
+def test_a_worker_that_dies_stops_the_run_with_a_reason(tmp_path):
+    src = _corpus(tmp_path / "in")
+    pairs = [(p, tmp_path / "out" / p.relative_to(src)) for p in sorted(src.rglob("utt*.wav"))]
+    results = upsample_files(pairs, rate=2, method=TrackedSinc(rate=2, die=True), jobs=2)
+    assert 1 <= len(results) <= len(pairs)
+    assert all(r.status == "failed" and "worker process ended abruptly" in r.error for r in results)
+    assert results[-1].stop is not None
+    assert _leftovers(tmp_path) == []  # the temporary files of the killed workers are removed
+    assert not (tmp_path / "out").exists()
+
+
 # ----------------------------------------------------------------------------- the command line
 
 
@@ -338,3 +352,22 @@ def test_a_folder_removed_by_another_run_is_made_again(tmp_path, monkeypatch):
     src = _write(tmp_path / "x.wav")
     (result,) = upsample_files([(src, tmp_path / "out" / "sub" / "x.wav")], 16000)
     assert removed and result.status == "written" and (tmp_path / "out" / "sub" / "x.wav").is_file()
+
+
+def test_benchmark_script_writes_its_table(tmp_path):
+    """benchmarks/batch.py on two tiny files (the figures mean nothing here): the report's layout."""
+    import importlib.util
+
+    data = tmp_path / "data"
+    for i in range(2):
+        _write(data / "speech16k" / f"s{i}.flac", sr=16000, seconds=0.3, seed=i)
+    rows = [f"speech16k/s{i}.flac,16000,0.300,speech16k" for i in range(2)]
+    (data / "MANIFEST.csv").write_text("path,sample_rate,duration_s,kind\n" + "\n".join(rows) + "\n")
+    spec = importlib.util.spec_from_file_location("benchmark_batch", REPO / "benchmarks" / "batch.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    argv = ["--data", str(data), "--files", "2", "--methods", "sinc", "--jobs", "1", "--work", str(tmp_path / "w")]
+    assert bench.main([*argv, "--out", str(tmp_path / "results")]) == 0
+    report = (tmp_path / "results" / "batch.md").read_text()
+    assert "| sinc | sinc x3 -> 48000 Hz [the requested method] | 2 | 0.6 | 1 |" in report
+    assert "| reference |" in report
