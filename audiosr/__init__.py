@@ -7,7 +7,9 @@ Metrics live in :mod:`audiosr.metrics`, pair making in :mod:`audiosr.signal`, fi
 input/output in :mod:`audiosr.io`, datasets in :mod:`audiosr.datasets`, and the
 measurement of a recording's real bandwidth in :mod:`audiosr.bandwidth`; :func:`plan`
 (:mod:`audiosr.planning`) decides what happens to a file at any pair of rates, and
-:class:`Stream` (:mod:`audiosr.streaming`) up-samples live audio chunk by chunk.
+:class:`Stream` (:mod:`audiosr.streaming`) up-samples live audio chunk by chunk;
+:func:`upsample_files` up-samples many files in parallel worker processes and
+:func:`shard` splits a collection among machines (:mod:`audiosr.batch`).
 :func:`export_onnx` writes a trained model to ONNX, which :class:`OnnxUpsampler` runs
 with onnxruntime, without torch (:mod:`audiosr.export`); :mod:`audiosr.threads` holds
 the thread policy of inference (:func:`set_inference_threads`).
@@ -15,6 +17,7 @@ the thread policy of inference (:func:`set_inference_threads`).
 
 from . import (
     bandwidth,
+    batch,
     crossover,
     datasets,
     evaluation,
@@ -30,6 +33,7 @@ from . import (
 from ._version import __version__
 from .bandwidth import Bandwidth, effective_bandwidth
 from .base import BaseUpsampler
+from .batch import shard, upsample_files
 from .classical import BicubicUpsampler, SincUpsampler, SplineUpsampler
 from .export import OnnxUpsampler, export_onnx
 from .persistence import load_model, save_model
@@ -46,6 +50,8 @@ __all__ = [
     "SplineUpsampler",
     "SincUpsampler",
     "upsample",
+    "upsample_files",
+    "shard",
     "Stream",
     "plan",
     "save_model",
@@ -59,6 +65,7 @@ __all__ = [
     "set_inference_threads",
     "inference_threads",
     "bandwidth",
+    "batch",
     "crossover",
     "datasets",
     "evaluation",

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import argparse
 import csv
-import errno
 import os
 import sys
 import warnings
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 
 from . import pretrained
 from ._reporting import format_table
 from ._version import __version__
+from .batch import iter_upsample_files, parse_shard, shard
 from .classical import CLASSICAL_METHODS
-from .io import AUDIO_EXTENSIONS, ClippingWarning, atomic_output, audio_format, find_audio_files, info, load
+from .io import AUDIO_EXTENSIONS, ClippingWarning, atomic_output, find_audio_files, info, load
 from .metrics import LENGTH_TOLERANCE, length_mismatch, lsd, lsd_hf, snr
 from .signal import DECIMATION_METHODS
 from .threads import check_threads, inference_threads
@@ -94,6 +93,24 @@ def build_parser():
     up.add_argument("--force", action="store_true", help="overwrite existing output files")
     up.add_argument("--quiet", action="store_true", help="no progress bar and no plan lines")
     _add_threads_argument(up)
+    up.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help=(
+            "worker processes that up-sample files in parallel (default: 1; 0: one per CPU); each uses "
+            "CPUs/N threads and loads the model once; the output is the same as with 1"
+        ),
+    )
+    up.add_argument(
+        "--shard",
+        metavar="K/N",
+        help=(
+            "process only the K-th of N parts of the files (K from 1 to N), e.g. one per machine or array job: "
+            "the N runs together do every file exactly once; a file's part depends only on its relative path"
+        ),
+    )
 
     ev = sub.add_parser(
         "evaluate",
@@ -239,7 +256,7 @@ def build_parser():
 
 
 def _plan_outputs(inputs, output):
-    """Map each input file to its output path; an output folder inside an input folder is not searched."""
+    """(input, output, relative path) of each file; an output folder inside an input folder is not searched."""
     out = Path(output)
     # An output folder inside an input folder must not feed a second run its own outputs;
     # an output folder that *is* an input folder is refused per file further on.
@@ -256,8 +273,8 @@ def _plan_outputs(inputs, output):
             "name a folder (e.g. -o out/)."
         )
     if folder_mode:
-        return [(src, out / rel) for src, rel in files]
-    return [(files[0][0], out)]
+        return [(src, out / rel, rel) for src, rel in files]
+    return [(files[0][0], out, files[0][1])]
 
 
 def _check_upsample_args(args):
@@ -274,6 +291,13 @@ def _check_upsample_args(args):
         raise CommandError("--trust-pickle goes with --model FILE.")
     if args.model is None and args.rate is None and args.sr is None:
         raise CommandError("pass --rate R or --sr TARGET (or a --model, which knows its rate).")
+    if args.jobs < 0:
+        raise CommandError(f"--jobs must be a number of worker processes >= 1 (0: one per CPU), got {args.jobs}.")
+    if args.shard is not None:
+        try:
+            parse_shard(args.shard)
+        except ValueError as exc:
+            raise CommandError(f"--shard: {exc}") from None
 
 
 def _chosen_method(args):
@@ -325,51 +349,23 @@ class _Progress:
             self.bar.close()
 
 
-def _upsample_one(src, dst, args, the_plan):
-    # Without --subtype, upsample_file keeps the input's sample format where the output format allows it.
-    subtype = args.subtype
-    if subtype is not None and not sf.check_format(audio_format(dst), subtype):
-        raise CommandError(f"subtype {subtype!r} is not valid for {audio_format(dst)} files.")
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    progress = _Progress(src, the_plan.input_sr, args.quiet)
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", ClippingWarning)
-            # Streams the file in blocks: an hour of audio needs no more memory than a block.
-            sr_out = the_plan.run(src, dst, subtype=subtype, progress=progress)
-    except BaseException:
-        _remove_empty_parents(dst.parent, Path(args.output))
-        raise
-    finally:
-        progress.close()
-    for w in caught:
-        if issubclass(w.category, ClippingWarning):
-            print(f"audiosr upsample: warning: {src}: {w.message}", file=sys.stderr)
+def _report_warnings(src, said):
+    for category, message, filename, lineno in said:
+        if issubclass(category, ClippingWarning):
+            print(f"audiosr upsample: warning: {src}: {message}", file=sys.stderr)
         else:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    return sr_out
+            warnings.warn_explicit(message, category, filename, lineno)
 
 
-def _remove_empty_parents(folder, root):
-    """Undo folders made for an output that failed, up to (not including) the output root."""
-    folder, root = folder.resolve(), root.resolve()
-    while folder != root and root in folder.parents and folder.is_dir() and not any(folder.iterdir()):
-        folder.rmdir()
-        folder = folder.parent
-
-
-def _plan_file(src, args, method):
-    from .planning import plan
-
-    return plan(
-        src,
-        target_sr=args.sr,
-        rate=args.rate,
-        method=method,
-        input_bandwidth=args.input_bandwidth,
-        detect=not args.no_detect,
-        force_model=args.force_model,
-    )
+def _shard_of_outputs(outputs, args):
+    """This run's share of the files with --shard K/N (all of them without)."""
+    if args.shard is None:
+        return outputs
+    k, n = parse_shard(args.shard)
+    mine = shard(outputs, k, n, key=lambda triple: triple[2])
+    if not args.quiet:
+        print(f"audiosr upsample: shard {k}/{n}: {len(mine)} of {len(outputs)} file(s)", file=sys.stderr)
+    return mine
 
 
 def _cmd_upsample(args):
@@ -378,41 +374,50 @@ def _cmd_upsample(args):
         outputs = _plan_outputs(args.inputs, args.output)
     except FileNotFoundError as exc:
         raise CommandError(str(exc)) from None
+    outputs = _shard_of_outputs(outputs, args)
     method = _chosen_method(args)
-    inputs = {src.resolve() for src, _ in outputs}
-    seen = set()
-    failures = skipped = 0
-    for done, (src, dst) in enumerate(outputs):
-        try:
-            the_plan = _plan_file(src, args, method)
-            if not args.quiet or args.dry_run:
-                print(f"audiosr upsample: plan: {the_plan.describe()}", file=sys.stderr)
-            if the_plan.action == "skip":
-                skipped += 1
-                continue
-            if args.dry_run:
-                continue
-            target = dst.resolve()
-            if target in inputs:
-                raise CommandError(f"refusing to write onto an input file ('{dst}'); choose another output.")
-            if target in seen:
-                raise CommandError(f"two inputs map to the same output '{dst}'.")
-            if dst.exists() and not args.force:
-                raise CommandError(f"'{dst}' exists; pass --force to overwrite it.")
-            seen.add(target)
-            sr_out = _upsample_one(src, dst, args, the_plan)
-            print(f"{src} -> {dst} ({the_plan.input_sr} Hz -> {sr_out} Hz, {the_plan.method_label})")
-        except OSError as exc:
+
+    def on_plan(src, description):
+        if not args.quiet or args.dry_run:
+            print(f"audiosr upsample: plan: {description}", file=sys.stderr)
+
+    results = iter_upsample_files(
+        [(src, dst) for src, dst, _ in outputs],
+        args.sr,
+        rate=args.rate,
+        method=method,
+        input_bandwidth=args.input_bandwidth,
+        detect=not args.no_detect,
+        force_model=args.force_model,
+        subtype=args.subtype,
+        overwrite=args.force,
+        dry_run=args.dry_run,
+        jobs=args.jobs,
+        threads=args.threads,
+        on_plan=on_plan,
+        progress=lambda src, the_plan: _Progress(src, the_plan.input_sr, args.quiet),
+        overwrite_hint="--force",
+    )
+    failures = skipped = seen = 0
+    stop = None
+    for result in results:
+        seen += 1
+        if result.status == "skipped":
+            skipped += 1
+        elif result.status == "written":
+            _report_warnings(result.source, result.warnings)
+            print(
+                f"{result.source} -> {result.destination} "
+                f"({result.input_sr} Hz -> {result.output_sr} Hz, {result.method_label})"
+            )
+        elif result.status == "failed":
             failures += 1
-            print(f"audiosr upsample: error: {src}: {exc.strerror if exc.errno == errno.ENOSPC else exc}", file=sys.stderr)
-            if exc.errno == errno.ENOSPC:
-                left = len(outputs) - done - 1
-                print(f"audiosr upsample: stopping: the disk is full ({left} file(s) not processed).", file=sys.stderr)
-                failures += left
-                break
-        except (CommandError, ValueError, TypeError) as exc:
-            failures += 1
-            print(f"audiosr upsample: error: {src}: {exc}", file=sys.stderr)
+            print(f"audiosr upsample: error: {result.source}: {result.error}", file=sys.stderr)
+            stop = result.stop or stop
+    if stop is not None and seen < len(outputs):
+        left = len(outputs) - seen
+        print(f"audiosr upsample: stopping: {stop} ({left} file(s) not processed).", file=sys.stderr)
+        failures += left
     if skipped and not args.dry_run:
         print(f"audiosr upsample: {skipped} file(s) had nothing to add and were not written.", file=sys.stderr)
     if failures:
