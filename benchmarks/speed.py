@@ -11,12 +11,15 @@ Measures, per estimator (rate 4):
   streaming path the command line uses) on a 10-minute file, 12 kHz in, 48 kHz out,
   each in a fresh process;
 * ``scipy.signal.resample_poly`` and ``soxr`` (when installed) as references;
-* **contention**: the RTF of the shipped DualBranchSR models (``speech-x4-16k``,
-  ``speech-x4-48k``) at 1 and 2 torch threads, on an idle machine and with one
-  other CPU-bound process running. A regression case: on a busy machine, single
-  calls with 2 threads once ran 14x slower than idle (OpenMP threads spinning at
-  barriers while a core was taken). ``--only contention`` runs this case alone and
-  replaces its section of ``speed.md``;
+* **contention**: the RTF of DualBranchSR (the default configuration, and the
+  shipped ``speech-x4-48k`` in the former layout) under three thread policies (1
+  thread; audiosr's policy, each batch split over 2 single-threaded workers; the
+  former policy, torch's 2 intra-op threads), on an idle machine and with one other
+  CPU-bound process running, and the wall time of ``audiosr upsample`` on a file,
+  idle and busy. A regression case: on a busy machine, single calls with 2 torch
+  threads once ran 14x slower than idle (OpenMP threads spinning at barriers while
+  a core was taken). ``--only contention`` runs this case alone and replaces its
+  section of ``speed.md``;
 * **onnx**: the same shipped models exported to ONNX (:func:`audiosr.export_onnx`)
   and run by onnxruntime (:class:`audiosr.OnnxUpsampler`) against torch, at 1 and 2
   threads, with the largest difference between the two outputs. Needs the onnx extra
@@ -60,7 +63,12 @@ from _common import git_commit, run_environment  # noqa: E402
 RATE = 4
 OUTPUT_RATES = (16000, 48000)
 CLASSICAL = ("Bicubic", "Spline", "Sinc")
-NEURAL = ("SpectralDNN", "AudioUNet", "DualBranchSR", "DualBranchSR.paper(4)")
+NEURAL = ("SpectralDNN", "AudioUNet", "DualBranchSR", "DualBranchSR (former layout)", "DualBranchSR.paper(4)")
+#: AP-BWE's generator, rebuilt from its public code and timed on this machine (1 thread, 10 s of
+#: audio, interleaved runs; issue #13): the external reference. No AP-BWE code is in the project.
+APBWE_RTF = {16000: 0.134, 48000: 0.434}
+#: The targets of the fast-inference issue for the default DualBranchSR on 2 threads of an idle machine.
+TARGET_RTF = {16000: 0.02, 48000: 0.05}
 REFERENCES = ("scipy resample_poly", "soxr HQ")
 
 
@@ -84,6 +92,7 @@ def make_model(name, smoke=False):
         "SpectralDNN": lambda: SpectralDNN(RATE, **common, **({"hidden_layer_sizes": (32,)} if smoke else {})),
         "AudioUNet": lambda: AudioUNet(RATE, **common, **tiny),
         "DualBranchSR": lambda: DualBranchSR(RATE, **common, **tiny),
+        "DualBranchSR (former layout)": lambda: DualBranchSR(RATE, polyphase=False, overlap=0.5, **common, **tiny),
         "DualBranchSR.paper(4)": lambda: DualBranchSR.paper(RATE, **{**common, **tiny}),
     }[name]()
 
@@ -163,8 +172,15 @@ def peak_memory(method, src, workdir, threads):
 
 CONTENTION_MODELS = ("speech-x4-16k", "speech-x4-48k")
 CONTENTION_THREADS = (1, 2)
-CONTENTION_HEADING = "## Contention: 1 and 2 threads, idle and next to a busy process"
+CONTENTION_HEADING = "## Contention: thread policies, idle and next to a busy process"
 BUSY_LOOP = "while True: pass"
+#: Thread policies compared: (label, audiosr n_threads, torch intra-op threads). The last is
+#: how transform ran before the policy: one call, torch's OpenMP threads.
+POLICIES = (
+    ("1 thread", 1, 1),
+    ("audiosr: 2 workers x 1 thread", 2, 1),
+    ("former: torch 2 threads", 1, 2),
+)
 
 
 class BusyProcess:
@@ -181,47 +197,105 @@ class BusyProcess:
         return False
 
 
-def contention(seconds, repeats, smoke=False):
-    """RTF of the shipped DualBranchSR models per thread count, idle and with one busy process."""
-    import contextlib
+def _policy_transform(model, x, n_threads, torch_threads):
+    """``model.transform(x)`` under a thread policy; torch's intra-op threads as given (the former policy)."""
+    import functools
 
     import torch
 
+    from audiosr._inference import upsample_with_network
+
+    if torch_threads == 1:
+        return model.set_params(n_threads=n_threads).transform(x)
+    before = torch.get_num_threads()
+    torch.set_num_threads(torch_threads)
+    try:
+        network = functools.partial(model._run_network, device=torch.device("cpu"))
+        rate = model._check_fitted_rate()
+        return upsample_with_network(x, rate, network, model._inference_config(), model.keep_low_band, 1)
+    finally:
+        torch.set_num_threads(before)
+
+
+def contention_models(smoke=False):
+    """(label, fitted model, input rate): the default DualBranchSR at 16 and 48 kHz output, and a shipped model."""
     from audiosr import pretrained
 
-    threads_before = torch.get_num_threads()
+    default = make_model("DualBranchSR", smoke)
+    X, y = training_pairs(2, 16000)
+    default.fit(X, y)
+    models = [("DualBranchSR() default", default, 4000), ("DualBranchSR() default", default, 12000)]
+    if not smoke:
+        models.append(("speech-x4-48k (shipped, former layout)", pretrained.load("speech-x4-48k"), 12000))
+    return models
+
+
+CLI_SECONDS = 30.0
+
+
+def _cli_seconds(model_path, src, workdir, busy):
+    """Wall time of ``audiosr upsample`` on ``src`` with the model file, idle or next to a busy process."""
+    import contextlib
+
+    dst = Path(workdir) / "out.flac"
+    argv = [sys.executable, "-m", "audiosr", "upsample", str(src), "-o", str(dst), "--model", str(model_path)]
+    with BusyProcess() if busy else contextlib.nullcontext():
+        start = time.perf_counter()
+        done = subprocess.run([*argv, "--quiet", "--force"], capture_output=True, text=True)
+        seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"audiosr upsample failed:\n{done.stderr[-2000:]}")
+    return seconds
+
+
+def contention(seconds, repeats, smoke=False):
+    """RTF per model and thread policy, idle and with one busy process; and ``audiosr upsample``'s wall time."""
+    import contextlib
+
+    import soundfile as sf
+
+    from audiosr import save_model
+
     loadavg = os.getloadavg()
-    rows, busy_pids = [], []
-    try:
-        for name in CONTENTION_MODELS[:1] if smoke else CONTENTION_MODELS:
-            model = pretrained.load(name)
-            x = speech(seconds, model.metadata_["input_sr"])[None]
-            for threads in CONTENTION_THREADS:
-                torch.set_num_threads(threads)
-                row = {"model": name, "threads": threads}
-                for load in ("idle", "busy"):
-                    with BusyProcess() if load == "busy" else contextlib.nullcontext() as proc:
-                        if proc is not None:
-                            busy_pids.append(proc.pid)
-                        row[f"rtf_{load}"] = median_seconds(lambda: model.transform(x), repeats) / seconds
-                row["slowdown"] = row["rtf_busy"] / row["rtf_idle"]
-                rows.append(row)
-                print(json.dumps(row), flush=True)
-    finally:
-        torch.set_num_threads(threads_before)
+    rows, cli = [], {}
+    models = contention_models(smoke)
+    for label, model, sr in models:
+        x = speech(seconds, sr)[None]
+        for policy, n_threads, torch_threads in POLICIES:
+            row = {"model": label, "output_sr": sr * RATE, "policy": policy}
+            for load in ("idle", "busy"):
+                with BusyProcess() if load == "busy" else contextlib.nullcontext():
+                    run = lambda: _policy_transform(model, x, n_threads, torch_threads)  # noqa: E731
+                    row[f"rtf_{load}"] = median_seconds(run, repeats) / (seconds)
+            row["slowdown"] = row["rtf_busy"] / row["rtf_idle"]
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "speech_12k.flac"
+        cli_seconds = 2.0 if smoke else CLI_SECONDS
+        sf.write(src, speech(cli_seconds, 12000), 12000, subtype="PCM_16")
+        path = Path(tmp) / "default.pt"
+        save_model(models[0][1].set_params(n_threads=None), path)
+        for load in ("idle", "busy"):
+            runs = [_cli_seconds(path, src, tmp, load == "busy") for _ in range(max(1, repeats // 2))]
+            cli[f"rtf_{load}"] = statistics.median(runs) / cli_seconds
+        cli["slowdown"] = cli["rtf_busy"] / cli["rtf_idle"]
+        cli["seconds"] = cli_seconds
+        print(json.dumps(cli), flush=True)
     return {
         "rows": rows,
+        "cli": cli,
         "loadavg_before": [round(v, 2) for v in loadavg],
         "loadavg_after": [round(v, 2) for v in os.getloadavg()],
         "seconds": seconds,
         "repeats": repeats,
-        "busy_pids": busy_pids,
     }
 
 
 def contention_section(result, env):
     before = ", ".join(f"{v:g}" for v in result["loadavg_before"])
     after = ", ".join(f"{v:g}" for v in result["loadavg_after"])
+    cli = result["cli"]
     lines = [
         CONTENTION_HEADING,
         "",
@@ -229,29 +303,31 @@ def contention_section(result, env):
         f"commit `{env['git_commit']}`. Load average (1, 5, 15 min) before the run: {before}; after: {after} "
         "(other jobs may share the machine: a high load before the run makes the idle figures busy too).",
         "",
-        "A regression case for the thread policy: on a busy machine, single `transform` calls with 2 torch threads "
-        "once ran 14x slower than idle, OpenMP threads spinning at barriers while the other core was taken. "
-        f"**RTF** = compute seconds per second of output audio, `transform` of the shipped model on {result['seconds']:g} s "
+        "On a busy machine, single `transform` calls with 2 torch threads once ran 14x slower than idle, OpenMP "
+        "threads spinning at barriers while the other core was taken. audiosr's policy (`n_threads`, `--threads`, "
+        "`audiosr.set_inference_threads`; `audiosr.threads`) splits each batch of patches over worker threads "
+        "that compute on one core each: they meet once per batch, not at every operation. "
+        f"**RTF** = compute seconds per second of output audio, `transform` on {result['seconds']:g} s "
         f"of speech, median of {result['repeats']} runs after a warm-up; **busy** = while one other process runs "
-        f"`python -c \"{BUSY_LOOP}\"` (started before, killed after each measurement); **slowdown** = busy RTF / idle RTF. "
-        "Without a stall, 1 thread should lose little while a core is free, and 2 threads on 2 cores about half "
-        "their time at most (a slowdown near 2x); far above that is the stall.",
+        f"`python -c \"{BUSY_LOOP}\"` (started before, killed after each measurement); **slowdown** = busy RTF / "
+        "idle RTF. With a core taken, a policy that uses both cores can at best slow down by about 1.5x "
+        "(two workers and the busy loop share two cores) and one thread by about 1x; far above that is the stall.",
         "",
-        "| model | torch threads | RTF idle | RTF busy | slowdown |",
-        "|---|---|---|---|---|",
+        "| model | output | thread policy | RTF idle | RTF busy | slowdown |",
+        "|---|---|---|---|---|---|",
     ]
     for row in result["rows"]:
-        rtf = f"{row['rtf_idle']:.2g} | {row['rtf_busy']:.2g}"
-        lines.append(f"| {row['model']} | {row['threads']} | {rtf} | {row['slowdown']:.1f}x |")
-    by_threads = {(r["model"], r["threads"]): r for r in result["rows"]}
-    ratios = [
-        f"{name}: {by_threads[name, 2]['rtf_idle'] / by_threads[name, 1]['rtf_idle']:.1f}x idle, "
-        f"{by_threads[name, 2]['rtf_busy'] / by_threads[name, 1]['rtf_busy']:.1f}x busy"
-        for name in dict.fromkeys(r["model"] for r in result["rows"])
-        if (name, 1) in by_threads and (name, 2) in by_threads
+        rtf = f"{row['rtf_idle']:.3g} | {row['rtf_busy']:.3g}"
+        lines.append(
+            f"| {row['model']} | {row['output_sr'] // 1000} kHz | {row['policy']} | {rtf} | {row['slowdown']:.1f}x |"
+        )
+    lines += [
+        "",
+        f"**`audiosr upsample`** (the command, default policy: every CPU) on a {cli['seconds']:g}-s 12 kHz speech "
+        "file to 48 kHz with the default DualBranchSR saved as a file (`--model`), wall time of the whole command "
+        f"(start-up included) per second of audio: idle {cli['rtf_idle']:.3g}, busy {cli['rtf_busy']:.3g}, "
+        f"slowdown **{cli['slowdown']:.2f}x**.",
     ]
-    if ratios:
-        lines += ["", f"Time with 2 threads / time with 1 thread: {'; '.join(ratios)}."]
     if result["loadavg_before"][0] > env["logical_cpus"] / 2:
         lines += [
             "",
@@ -276,7 +352,7 @@ def write_section(path, heading, section):
 def write_contention(result, env, out, replace_only):
     """Write the contention section into speed.md: after the table, or in place of the previous one."""
     with open(out / "speed_contention.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=["model", "threads", "rtf_idle", "rtf_busy", "slowdown"])
+        writer = csv.DictWriter(f, fieldnames=["model", "output_sr", "policy", "rtf_idle", "rtf_busy", "slowdown"])
         writer.writeheader()
         writer.writerows(result["rows"])
     write_section(out / "speed.md", CONTENTION_HEADING, contention_section(result, env))
@@ -291,10 +367,8 @@ import numpy as np
 backend, model, threads, seconds, repeats = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
 from audiosr.datasets import load_sample
 if backend == "torch":
-    import torch
     from audiosr import pretrained
-    torch.set_num_threads(threads)
-    model = pretrained.load(model)
+    model = pretrained.load(model).set_params(n_threads=threads)
 else:
     from audiosr import load_model
     model = load_model(model).set_params(n_threads=threads)
@@ -361,7 +435,8 @@ def onnx_section(result, env):
         "for the network, the same NumPy code as torch around it) against the torch model. **RTF** = compute "
         f"seconds per second of output audio, `transform` on {result['seconds']:g} s of speech, median of "
         f"{result['repeats']} runs after a warm-up, each backend in a fresh process of its own (the onnxruntime "
-        "one without torch imported); **threads** = torch's threads and onnxruntime's intra-op threads; "
+        "one without torch imported); **threads** = `n_threads`, worker threads with one compute thread each "
+        "(torch and onnxruntime alike); "
         "**max abs diff** = largest difference between the two outputs (float32 rounding).",
         "",
         "| model | threads | RTF torch | RTF onnxruntime | speed-up | max abs diff |",
@@ -405,7 +480,9 @@ def main(argv=None):
     parser.add_argument("--seconds", type=float, default=10.0, help="audio per real-time-factor run")
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per figure (the median is kept)")
     parser.add_argument("--long-minutes", type=float, default=10.0, help="length of the peak-memory file")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all CPUs)")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="n_threads of the models and torch's training threads (default: all CPUs)"
+    )
     parser.add_argument("--out", default=str(HERE / "results"))
     parser.add_argument("--smoke", action="store_true", help="tiny models, short audio: checks the script runs")
     parser.add_argument(
@@ -452,6 +529,8 @@ def main(argv=None):
             throughput, model = fit_and_throughput(model, n_clips, 16000)
             row["train_samples_per_s"] = round(throughput)
             row["params"] = sum(p.numel() for p in model.module_.parameters())
+        if name in NEURAL:
+            model.set_params(n_threads=threads)
         models[name] = model
         repeats = 1 if name.endswith("paper(4)") else args.repeats
         for sr in OUTPUT_RATES:
@@ -482,7 +561,7 @@ def main(argv=None):
         sf.write(src, speech(long_seconds, 48000 // RATE), 48000 // RATE, subtype="PCM_16")
         for row in rows:
             name = row["method"]
-            if name in REFERENCES or name.endswith("paper(4)"):
+            if name in REFERENCES or name.endswith("paper(4)") or name.endswith("(former layout)"):
                 continue
             if name in CLASSICAL:
                 method = name.lower()
@@ -523,7 +602,8 @@ def write_results(rows, env, args, out):
         "# Speed and memory on the CPU",
         "",
         f"Produced by `{env['command']}` on {env['cpu']} ({env['logical_cpus']} logical CPUs, no GPU), "
-        f"{env['torch_threads']} torch threads; torch {env['torch']}, numpy {env['numpy']}, scipy {env['scipy']}, "
+        f"{env['torch_threads']} threads (`n_threads` in inference, torch's threads in training); "
+        f"torch {env['torch']}, numpy {env['numpy']}, scipy {env['scipy']}, "
         f"soxr {env['soxr'] or 'not installed'}, audiosr {env['audiosr']}, commit `{env['git_commit']}`.",
         "",
         f"Rate ×{RATE}. **RTF** = compute seconds per second of output audio (< 1 is faster than real time), "
@@ -533,7 +613,9 @@ def write_results(rows, env, args, out):
         f"`audiosr.processing.upsample_file` on a {args.long_minutes:g}-minute 12 kHz FLAC to 48 kHz in a fresh "
         "process (what `audiosr upsample` does): RTF and peak resident memory of that process "
         "(DualBranchSR: the shipped `speech-x4-48k` model; the paper preset is left out there, at its RTF the "
-        "file would take over half an hour).",
+        "file would take over half an hour). **DualBranchSR** is the default configuration (both branches at the "
+        "low rate, an eighth of overlap); **former layout** is the default before it (`polyphase=False, "
+        "overlap=0.5`), as the shipped models still are.",
         "",
         "| method | parameters | RTF 16 kHz | RTF 48 kHz | training samples/s | long file RTF | long file peak MB |",
         "|---|---|---|---|---|---|---|",
@@ -543,6 +625,29 @@ def write_results(rows, env, args, out):
             f"| {row['method']} | {num(row, 'params', ',')} | {num(row, 'rtf_16k', '.2g')} | {num(row, 'rtf_48k', '.2g')} | "
             f"{num(row, 'train_samples_per_s', ',')} | {num(row, 'long_rtf', '.2g')} | {num(row, 'long_peak_mb', ',')} |"
         )
+    by_name = {row["method"]: row for row in rows}
+    fast = by_name.get("DualBranchSR")
+    if fast is not None and "rtf_16k" in fast:
+        verdict = [
+            f"{sr // 1000} kHz: {fast[f'rtf_{sr // 1000}k']:.3g} against a target of {TARGET_RTF[sr]:g} "
+            f"({'met' if fast[f'rtf_{sr // 1000}k'] <= TARGET_RTF[sr] else 'NOT met'})"
+            for sr in OUTPUT_RATES
+        ]
+        lines += [
+            "",
+            f"**Targets** (default DualBranchSR, {env['torch_threads']} threads): {'; '.join(verdict)}. "
+            f"**External reference**: AP-BWE's generator (29.8 M parameters), rebuilt from its public code and "
+            f"timed on this machine on 1 thread: RTF {APBWE_RTF[16000]:g} at 16 kHz and {APBWE_RTF[48000]:g} at "
+            "48 kHz output (no AP-BWE code is part of audiosr).",
+        ]
+        former = by_name.get("DualBranchSR (former layout)")
+        if former is not None:
+            lines += [
+                "",
+                "Speed-up of the default over the former layout: "
+                + ", ".join(f"{former[f'rtf_{k}'] / fast[f'rtf_{k}']:.1f}x at {k[:-1]} kHz" for k in ("16k", "48k"))
+                + ".",
+            ]
     if env["soxr"] is None:
         lines += ["", "soxr is not installed here, so its row is missing (`pip install soxr` adds it)."]
     (out / "speed.md").write_text("\n".join(lines) + "\n")

@@ -146,7 +146,10 @@ def test_speed_smoke_run_writes_every_row(tmp_path):
         assert 10 < float(rows[name]["long_peak_mb"]) < 4000
     report = (out / "speed.md").read_text()
     assert "| Sinc |" in report and report.count(speed.CONTENTION_HEADING) == 1
-    assert "| speech-x4-16k | 2 |" in report
+    assert "| DualBranchSR() default | 16 kHz | audiosr: 2 workers x 1 thread |" in report
+    assert "**Targets** (default DualBranchSR, 1 threads)" in report and "AP-BWE" in report
+    assert "| DualBranchSR() default | 16 kHz | audiosr: 2 workers x 1 thread |" in report
+    assert "**Targets** (default DualBranchSR, 1 threads)" in report and "AP-BWE" in report
 
 
 def test_speed_contention_alone_replaces_its_section_and_ends_the_busy_process(tmp_path, monkeypatch):
@@ -173,9 +176,11 @@ def test_speed_contention_alone_replaces_its_section_and_ends_the_busy_process(t
     assert "Load average (1, 5, 15 min) before the run:" in report
     with open(out / "speed_contention.csv") as fh:
         rows = list(csv.DictReader(fh))
-    assert [(r["model"], int(r["threads"])) for r in rows] == [("speech-x4-16k", 1), ("speech-x4-16k", 2)]
+    policies = [policy for policy, _, _ in speed.POLICIES]
+    assert [(r["output_sr"], r["policy"]) for r in rows] == [(sr, p) for sr in ("16000", "48000") for p in policies]
     assert all(float(r["rtf_idle"]) > 0 and float(r["rtf_busy"]) > 0 for r in rows)
-    assert len(started) == 2  # busy once per thread count
+    assert len(started) == len(rows) + 1  # busy once per row, and once for the command
+    assert "**`audiosr upsample`**" in report
     for proc in started:
         assert proc.returncode is not None  # killed and reaped
         with pytest.raises(ProcessLookupError):
