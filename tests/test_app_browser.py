@@ -32,7 +32,8 @@ def _unavailable(reason):
 
 
 def _browser_paths():
-    browser = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
+    names = ("chromium", "chromium-browser", "google-chrome")
+    browser = next((shutil.which(n) for n in names if shutil.which(n)), None)
     driver = shutil.which("chromedriver")
     if browser is None or driver is None:
         _unavailable("headless Chromium and chromedriver are not installed (apt-get install chromium chromium-driver)")
@@ -150,7 +151,8 @@ def _download(driver, link_text_part):
     assert link_text_part in name
     link.click()
     target = driver.downloads / name
-    _wait(driver, lambda d: target.is_file() and not list(d.downloads.glob("*.crdownload")), f"the download of {name}", 30)
+    done = lambda d: target.is_file() and not list(d.downloads.glob("*.crdownload"))  # noqa: E731
+    _wait(driver, done, f"the download of {name}", 30)
     return sf.info(str(target))
 
 
@@ -200,11 +202,17 @@ def test_app_in_a_browser(app_url, browser, tmp_path):
         )
     duration = driver.execute_script("return document.getElementById('player-output').duration")
     assert abs(duration - 4.5) < 0.01
+    playing = "return !document.getElementById('player-{}').paused"
     driver.find_element("id", "ab-play").click()
-    _wait(driver, lambda d: not d.execute_script("return document.getElementById('player-input').paused"), "playback")
+    _wait(driver, lambda d: d.execute_script(playing.format("input")), "playback")
     driver.find_element("css selector", "input[name=ab][value=output]").click()
-    _wait(driver, lambda d: not d.execute_script("return document.getElementById('player-output').paused"), "the switch")
-    assert driver.execute_script("return document.getElementById('player-input').paused")
+    _wait(driver, lambda d: d.execute_script(playing.format("output")), "the switch")
+    # The switch keeps the position: the output starts where the input stopped.
+    times = driver.execute_script(
+        "const p = (n) => document.getElementById('player-' + n);"
+        "return [p('input').paused, p('input').currentTime, p('output').currentTime]"
+    )
+    assert times[0] and times[1] > 0 and 0 <= times[2] - times[1] < 1.0, times
     driver.find_element("id", "ab-play").click()
 
     # The result is the last run (sinc): download it and check its rate and length.
@@ -214,8 +222,11 @@ def test_app_in_a_browser(app_url, browser, tmp_path):
     screenshot = os.environ.get("AUDIOSR_APP_SCREENSHOT")
     if screenshot:
         driver.find_element("css selector", "#metrics tbody tr").click()  # show the model's result
-        height = driver.execute_script("return document.body.scrollHeight")
-        driver.set_window_size(1360, height + 20)
+        # The window's height is the page's plus the browser's own frame around the viewport.
+        height = driver.execute_script(
+            "return document.documentElement.scrollHeight + window.outerHeight - window.innerHeight"
+        )
+        driver.set_window_size(1360, height)
         driver.execute_script("window.scrollTo(0, 0)")
         time.sleep(0.5)
         driver.save_screenshot(screenshot)
@@ -226,7 +237,8 @@ def test_app_in_a_browser(app_url, browser, tmp_path):
     talk = tmp_path / "talk_16k.flac"
     sf.write(str(talk), decimate(y[: y.size // 3 * 3], 3), sr // 3, subtype="PCM_24")
     driver.find_element("id", "file-input").send_keys(str(talk))
-    _wait(driver, lambda d: d.find_element("id", "fact-rate").text == "16,000 Hz" and _state(d) == "ready", "the upload")
+    loaded = lambda d: d.find_element("id", "fact-rate").text == "16,000 Hz" and _state(d) == "ready"  # noqa: E731
+    _wait(driver, loaded, "the upload")
     _wait(driver, lambda d: d.find_element("id", "plan").text.startswith("Plan:"), "the upload's plan")
     row = _run(driver, "auto", 0)
     assert row[2:5] == ["–", "–", "–"]

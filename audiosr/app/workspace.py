@@ -10,7 +10,6 @@ long file is up-sampled in blocks; the page polls :meth:`Workspace.job`.
 from __future__ import annotations
 
 import logging
-import os
 import queue
 import re
 import secrets
@@ -27,7 +26,7 @@ import soundfile as sf
 from .. import pretrained
 from ..bandwidth import Bandwidth, file_bandwidth
 from ..classical import CLASSICAL_METHODS
-from ..datasets import SAMPLES, load_sample
+from ..datasets import load_sample
 from ..io import AUDIO_EXTENSIONS, info, load, save
 from ..metrics import length_mismatch, lsd, lsd_hf, snr
 from ..planning import STANDARD_RATES, plan
@@ -272,7 +271,8 @@ class Workspace:
         """
         ext = Path(name or "").suffix.lower()
         if ext not in AUDIO_EXTENSIONS:
-            known = ", ".join(sorted(e for e in (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif") if e in AUDIO_EXTENSIONS))
+            common = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif")
+            known = ", ".join(sorted(e for e in common if e in AUDIO_EXTENSIONS))
             raise AppError(f"'{name}' does not have an audio file extension that audiosr reads ({known}, ...).")
         limit_mb = self.max_upload_bytes / 1e6
         if length is not None and length > self.max_upload_bytes:
@@ -442,7 +442,8 @@ class Workspace:
                     return
                 log.exception("job %s failed", job.id)
                 job.status, job.phase = "error", "failed"
-                job.message = str(exc) if isinstance(exc, (AppError, ValueError, OSError)) else f"processing failed: {exc}"
+                told = isinstance(exc, (AppError, ValueError, OSError))  # errors whose text is written for users
+                job.message = str(exc) if told else f"processing failed: {exc}"
             job.elapsed = time.monotonic() - job.started
 
     def _run(self, job, the_plan):
@@ -464,9 +465,10 @@ class Workspace:
         o = info(out)
         job.phase = "drawing spectrograms"
         top = sr_out / 2
+        title = f"output ({the_plan.method_label}), {sr_out} Hz"
         spectrograms = {
             "input": self._spectrogram(item.path, item.folder / f"{out.stem}.input.png", f"input, {item.sr} Hz", top),
-            "output": self._spectrogram(out, out.with_suffix(".png"), f"output ({the_plan.method_label}), {sr_out} Hz", top),
+            "output": self._spectrogram(out, out.with_suffix(".png"), title, top),
         }
         if item.reference is not None:
             spectrograms["reference"] = self._spectrogram(
@@ -514,7 +516,8 @@ class Workspace:
 def _score(item, out, sr_out):
     """SNR, LSD and LSD-HF of the output against the clip's reference, or why there are none."""
     if sr_out != item.reference_sr:
-        return None, f"metrics compare with the {item.reference_sr} Hz reference: choose {item.reference_sr} Hz as the target."
+        rate = item.reference_sr
+        return None, f"the scores compare with the {rate} Hz reference: choose {rate} Hz as the target to see them."
     y, _ = load(item.reference, dtype=np.float64)
     y_hat, _ = load(out, dtype=np.float64)
     mismatch = length_mismatch(y.size, y_hat.size, sr=sr_out, names=("the reference", "the output"))
