@@ -120,6 +120,11 @@ def test_requests_that_cannot_run_are_refused(workspace, tmp_path):
     assert workspace.plan(full.id, 48000)["action"] == "skip"
     with pytest.raises(AppError, match="nothing to do"):
         workspace.submit(full.id, 48000, "sinc")
+    # Above the highest target on offer there is nothing to choose (the page says so).
+    fastest = ws.TARGET_RATES[-1]
+    assert workspace.upload("fast.wav", _chunks(_noise_file(tmp_path / "fast.wav", fastest))).describe(workspace)[
+        "targets"
+    ] == []
 
 
 def _noise_file(path, sr):
