@@ -89,13 +89,14 @@ def _measure(minutes, method, tmp):
         url = server.stdout.readline().split("serving on ")[1].split()[0]
         start = time.perf_counter()
         with open(src, "rb") as fh:
-            length = {"Content-Length": str(src.stat().st_size)}
+            length = {"Content-Length": str(src.stat().st_size), "X-Audiosr": "1"}
             request = urllib.request.Request(f"{url}api/upload?name={src.name}", data=fh, headers=length)
             with urllib.request.urlopen(request, timeout=600) as response:
                 item = json.loads(response.read())
         upload_s = time.perf_counter() - start
         body = json.dumps({"input": item["id"], "target": 48000, "method": method}).encode()
-        request = urllib.request.Request(f"{url}api/run", data=body, headers={"Content-Type": "application/json"})
+        headers = {"Content-Type": "application/json", "X-Audiosr": "1"}
+        request = urllib.request.Request(f"{url}api/run", data=body, headers=headers)
         start = time.perf_counter()
         with urllib.request.urlopen(request, timeout=60) as response:
             job = json.loads(response.read())

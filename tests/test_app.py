@@ -242,7 +242,8 @@ def server(tmp_path):
 
 
 def _request(url, data=None, headers=None, method=None):
-    req = urllib.request.Request(url, data=data, headers=headers or {}, method=method)
+    # The page's own header, which every request that changes something needs.
+    req = urllib.request.Request(url, data=data, headers={"X-Audiosr": "1", **(headers or {})}, method=method)
     try:
         with urllib.request.urlopen(req, timeout=30) as response:
             return response.status, dict(response.headers), response.read()
@@ -272,6 +273,17 @@ def test_errors_are_json_messages(server, tmp_path):
     for path in ("/files/x/y", "/files/..%2F..%2Fetc/passwd", "/files/%2e%2e/%2e%2e", "/api/jobs/nope", "/nothing"):
         status, _, body = _request(url + path)
         assert status == 404 and json.loads(body)["error"], path
+
+
+def test_a_post_without_the_pages_header_is_refused(server, tmp_path):
+    # What another site's page could send without asking the app first (no custom header).
+    url, w = server
+    src = _tone_file(tmp_path / "tone.wav")
+    status, _, body = _request(url + "/api/upload?name=tone.wav", data=src.read_bytes(), headers={"X-Audiosr": ""})
+    assert status == 403 and "header X-Audiosr" in json.loads(body)["error"]
+    status, _, _ = _request(url + "/api/clip/speech-12k", data=b"", headers={"X-Audiosr": ""})
+    assert status == 403
+    assert list(w.folder.iterdir()) == []
 
 
 def test_a_foreign_host_header_is_refused(server):

@@ -16,11 +16,10 @@ import socket
 from importlib import resources
 from pathlib import Path
 
-from .. import pretrained
 from .._version import __version__
 from ..datasets import SAMPLES, sample_path
 from ..io import info
-from .workspace import CLIPS, SPECTROGRAM_SECONDS, TARGET_RATES, AppError, Workspace, methods
+from .workspace import CLIPS, TARGET_RATES, AppError, Workspace, methods
 
 __all__ = ["create_app", "serve", "bind"]
 
@@ -115,12 +114,17 @@ def create_app(workspace, *, allowed_hosts=None):
                 "methods": methods(),
                 "targets": list(TARGET_RATES),
                 "max_upload_mb": workspace.max_upload_bytes / 1e6,
-                "spectrogram_seconds": SPECTROGRAM_SECONDS,
-                "models": {n: pretrained.info(n).get("trained_on", {}) for n in pretrained.list()},
             }
         )
 
+    def same_page(request):
+        # Another site's page can send a simple POST here, but not one with a custom header: the browser
+        # would ask first (CORS), and the app never says yes. So what changes state needs the header.
+        if request.headers.get("x-audiosr") != "1":
+            raise AppError("requests that change something must come from the app's page (header X-Audiosr: 1).", 403)
+
     async def upload(request):
+        same_page(request)
         name = request.query_params.get("name", "")
         length = request.headers.get("content-length")
         item = await run_in_threadpool(
@@ -129,6 +133,7 @@ def create_app(workspace, *, allowed_hosts=None):
         return JSONResponse(item.describe(workspace))
 
     async def clip(request):
+        same_page(request)
         item = await run_in_threadpool(workspace.clip, request.path_params["name"])
         return JSONResponse(item.describe(workspace))
 
@@ -138,6 +143,7 @@ def create_app(workspace, *, allowed_hosts=None):
         return JSONResponse(answer)
 
     async def run(request):
+        same_page(request)
         try:
             body = await request.json()
         except ValueError:

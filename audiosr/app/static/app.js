@@ -78,6 +78,7 @@ function upload(file) {
   loading(`uploading ${file.name}`, 0);
   const xhr = new XMLHttpRequest();
   xhr.open("POST", "/api/upload?name=" + encodeURIComponent(file.name));
+  xhr.setRequestHeader("X-Audiosr", "1");
   xhr.upload.onprogress = (event) => {
     if (event.lengthComputable) {
       loading(`uploading ${file.name}: ${(event.loaded / 1e6).toFixed(1)} of ${(event.total / 1e6).toFixed(1)} MB`, event.loaded / event.total);
@@ -111,7 +112,7 @@ async function useClip() {
   setState("uploading");
   loading(`preparing the clip ${name}`);
   try {
-    setInput(await api(`/api/clip/${encodeURIComponent(name)}`, { method: "POST" }));
+    setInput(await api(`/api/clip/${encodeURIComponent(name)}`, { method: "POST", headers: { "X-Audiosr": "1" } }));
   } catch (e) {
     showError(e.message);
   } finally {
@@ -221,7 +222,7 @@ async function run() {
   try {
     const job = await api("/api/run", {
       method: "POST",
-      headers: { "Content-Type": "application/json" },
+      headers: { "Content-Type": "application/json", "X-Audiosr": "1" },
       body: JSON.stringify({ input: current.id, target: Number($("target").value), method: $("method").value }),
     });
     poll(job.id);
