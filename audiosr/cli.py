@@ -1,4 +1,4 @@
-"""The ``audiosr`` command line: a thin shell over the library (plan and up-sample files, inspect, evaluate, train, export, demo)."""
+"""The ``audiosr`` command line: a thin shell over the library (plan and up-sample files, inspect, evaluate, train, export, demo, app)."""
 
 from __future__ import annotations
 
@@ -249,6 +249,26 @@ def build_parser():
     )
     inf.add_argument("inputs", nargs="+", metavar="FILE", help="audio files or folders")
     inf.add_argument("--sr", type=int, default=48000, metavar="TARGET", help="target rate of the plan (default: 48000)")
+
+    app = sub.add_parser(
+        "app",
+        help="a local web page to hear and see the result (needs the app extra)",
+        description=(
+            "Serve a web page where you drop an audio file (or pick a shipped clip), see what was detected, "
+            "choose a target rate and a method, run it, listen to input, output and reference with an A/B switch, "
+            "compare spectrograms and scores, and download the result. Everything stays on this computer. "
+            "Needs the app extra: pip install 'audiosr-learn[app]'."
+        ),
+    )
+    app.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default: 127.0.0.1, this computer only; 0.0.0.0 exposes it to the network)",
+    )
+    app.add_argument("--port", type=int, default=8000, help="TCP port (default: 8000; 0 picks a free one)")
+    app.add_argument(
+        "--max-upload-mb", type=float, default=500.0, metavar="MB", help="largest upload accepted (default: 500)"
+    )
     return parser
 
 
@@ -801,6 +821,23 @@ def _cmd_demo(args):
     return 0
 
 
+# ----------------------------------------------------------------------------- app
+
+
+def _cmd_app(args):
+    from .app import serve
+
+    if not 0 <= args.port <= 65535:
+        raise CommandError(f"--port must be between 0 and 65535, got {args.port}.")
+    if not args.max_upload_mb > 0:
+        raise CommandError(f"--max-upload-mb must be positive, got {args.max_upload_mb:g}.")
+    try:
+        serve(args.host, args.port, max_upload_mb=args.max_upload_mb, echo=lambda line: print(line, flush=True))
+    except ImportError as exc:
+        raise CommandError(str(exc)) from None
+    return 0
+
+
 _COMMANDS = {
     "upsample": _cmd_upsample,
     "evaluate": _cmd_evaluate,
@@ -808,6 +845,7 @@ _COMMANDS = {
     "demo": _cmd_demo,
     "export": _cmd_export,
     "info": _cmd_info,
+    "app": _cmd_app,
 }
 
 

@@ -8,7 +8,11 @@ import numpy as np
 
 from ._validation import as_float_signal, check_sample_rate
 
-__all__ = ["plot_spectrograms"]
+__all__ = ["plot_spectrograms", "plot_spectrogram"]
+
+#: Window of :func:`plot_spectrogram`: 1024 samples at 48 kHz, the same duration (so the same
+#: frequency resolution and dB level per bin) at every rate.
+_WINDOW_SECONDS = 1024 / 48000
 
 
 def _log_spectrogram(y, n_fft, hop):
@@ -69,4 +73,75 @@ def plot_spectrograms(signals, sr, path=None, *, title=None, n_fft=1024, dynamic
     if path is not None:
         fig.savefig(os.fspath(path), dpi=100)
         plt.close(fig)
+    return fig
+
+
+def plot_spectrogram(y, sr, path=None, *, title=None, max_hz=None, vmin=-100.0, vmax=-10.0, size=(4.8, 2.6), dpi=100):
+    """Draw one signal's spectrogram on a fixed dB scale, so that images of different signals compare.
+
+    Unlike :func:`plot_spectrograms`, whose colours follow the loudest of the panels it
+    draws together, the colours here are fixed (``vmin`` to ``vmax`` dB relative to full
+    scale), and the STFT window lasts the same 21.3 ms at every rate: a 12 kHz input
+    and its 48 kHz up-sampled output, drawn separately, have the same colour for the
+    same level. The figure is made without pyplot, so threads may draw at once.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_times,)
+        The signal, floats in [-1, 1].
+    sr : int
+        Its sample rate in Hz.
+    path : str, path-like or None, default=None
+        Where to save the figure (PNG by extension); ``None`` only returns it.
+    title : str, optional
+        Title above the image.
+    max_hz : float or None, default=None
+        Top of the frequency axis; ``None`` is the signal's Nyquist frequency. A higher
+        value leaves the band the signal cannot hold empty (e.g. an input drawn on its
+        output's axis).
+    vmin, vmax : float, default=-100.0, -10.0
+        The colour scale in dB re full scale (a full-scale sine reads about -6 dB).
+    size : tuple of float, default=(4.8, 2.6)
+        Figure size in inches.
+    dpi : int, default=100
+        Resolution of the saved image.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from audiosr.plotting import plot_spectrogram
+    >>> t = np.arange(16000) / 16000
+    >>> fig = plot_spectrogram(0.5 * np.sin(2 * np.pi * 440 * t), 16000, max_hz=24000)
+    >>> [float(v) for v in fig.axes[0].get_ylim()]
+    [0.0, 24.0]
+    """
+    from matplotlib.figure import Figure
+
+    sr = check_sample_rate(sr)
+    y = as_float_signal(y, name="y", ndims=(1,))
+    if not vmin < vmax:
+        raise ValueError(f"vmin must be below vmax, got vmin={vmin}, vmax={vmax}.")
+    top = sr / 2 if max_hz is None else float(max_hz)
+    if not top > 0:
+        raise ValueError(f"max_hz must be a positive frequency in Hz, got {max_hz!r}.")
+    n_fft = max(16, round(_WINDOW_SECONDS * sr))
+    # A signal shorter than one window is drawn as one (zero-padded) frame.
+    spec = _log_spectrogram(np.pad(y, (0, max(0, n_fft - y.size))), n_fft, n_fft // 4)
+    fig = Figure(figsize=size, dpi=dpi, layout="constrained")
+    ax = fig.add_subplot()
+    extent = (0, spec.shape[1] * (n_fft // 4) / sr, 0, sr / 2000)
+    image = ax.imshow(spec, origin="lower", aspect="auto", extent=extent, vmin=vmin, vmax=vmax, cmap="magma")
+    ax.set_ylim(0, top / 1000)
+    ax.set_facecolor("black")
+    ax.set_ylabel("kHz")
+    ax.set_xlabel("time (s)")
+    if title:
+        ax.set_title(title, loc="left", fontsize=9)
+    fig.colorbar(image, ax=ax, label="dB", fraction=0.05, pad=0.02)
+    if path is not None:
+        fig.savefig(os.fspath(path), dpi=dpi)
     return fig
