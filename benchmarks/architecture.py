@@ -51,7 +51,7 @@ RATE = 4
 DATASET = "speech-multi"
 
 
-def make_model(name, budget_s, spectral_loss, smoke=False):
+def make_model(name, budget_s, spectral_loss, seed=0, smoke=False):
     from audiosr import DualBranchSR
 
     params, _ = CONFIGS[name]
@@ -61,7 +61,7 @@ def make_model(name, budget_s, spectral_loss, smoke=False):
         spectral_loss=spectral_loss,
         max_epochs=100_000,
         max_time=budget_s,
-        random_state=0,
+        random_state=seed,
         device="cpu",
         **{**params, **tiny},
     )
@@ -100,11 +100,13 @@ def run(name, args):
     work = Path(args.work) / "arch"
     work.mkdir(parents=True, exist_ok=True)
     stem = f"{name}-{args.budget_minutes:g}min" + ("" if name == "sinc" else f"-sl{args.spectral_loss:g}")
+    stem += f"-seed{args.seed}" if args.seed and name != "sinc" else ""
     cell = work / f"{stem}.json"
     if cell.exists():
         return json.loads(cell.read_text())
     train, test, names, _ = quality.load_dataset(DATASET, args.data, args.smoke)
-    record = {"config": name, "budget_minutes": args.budget_minutes, "git_commit": (git_commit()[0] or "")[:7]}
+    record = {"config": name, "seed": args.seed, "budget_minutes": args.budget_minutes}
+    record["git_commit"] = (git_commit()[0] or "")[:7]
     if name == "sinc":
         model = SincUpsampler(rate=RATE)
     else:
@@ -113,7 +115,7 @@ def run(name, args):
             model = load_model(path, allow_pickle=False)
         else:
             X, y = quality.training_pairs(train, RATE, args.smoke)
-            model = make_model(name, args.budget_minutes * 60, args.spectral_loss, args.smoke)
+            model = make_model(name, args.budget_minutes * 60, args.spectral_loss, args.seed, args.smoke)
             start = time.perf_counter()
             model.fit(X, y)
             record.update(
@@ -139,7 +141,8 @@ def write_report(records, args, out):
         "",
         f"Machine: {env.get('cpu', '?')}, {env.get('logical_cpus', '?')} CPUs. Command: "
         f"`python benchmarks/architecture.py --data ../shared/data --budget-minutes {args.budget_minutes:g} "
-        f"--jobs {args.jobs} --spectral-loss {args.spectral_loss:g} --configs {' '.join(args.configs)}`.",
+        f"--jobs {args.jobs} --spectral-loss {args.spectral_loss:g} --seed {args.seed} --configs "
+        f"{' '.join(args.configs)}`.",
         "",
         "| configuration | parameters | epochs | SNR dB | LSD | LSD-HF | LSD active | SNR VCTK | LSD VCTK |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -168,6 +171,7 @@ def main(argv=None):
         default=quality.DUALBRANCH_SPECTRAL_LOSS,
         help="DualBranchSR's spectral_loss (default: the quality table's; 0 is the estimator's default)",
     )
+    parser.add_argument("--seed", type=int, default=0, help="random_state of the models")
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--work", default=str(HERE / "work"))
@@ -181,7 +185,7 @@ def main(argv=None):
             records = list(pool.map(run, args.configs, [args] * len(args.configs)))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    report = out / f"architecture_sl{args.spectral_loss:g}.md"
+    report = out / (f"architecture_sl{args.spectral_loss:g}" + (f"_seed{args.seed}" if args.seed else "") + ".md")
     write_report(records, args, report)
     print(report.read_text())
 
