@@ -42,7 +42,7 @@ def pack(args):
 
     import quality
 
-    train, test, names, sr = quality.load_dataset("speech-multi", args.data)
+    train, test, names, sr = quality.load_dataset("speech-multi", args.data, args.smoke)
     root = Path(args.pack)
     for split, signals, labels in (("train", train, None), ("test", test, names)):
         folder = root / split
@@ -65,13 +65,14 @@ def load_packed(root):
     return train, test, names
 
 
-def make(row, budget_s, device):
+def make(row, budget_s, device, smoke=False):
     from audiosr import AudioUNet, DualBranchSR, SincUpsampler
 
     if row == "Sinc":
         return SincUpsampler(rate=RATE)
     cls = AudioUNet if row.startswith("AudioUNet") else DualBranchSR
-    return cls.paper(RATE, max_epochs=100_000, max_time=budget_s, random_state=0, device=device)
+    tiny = dict(filters=(4, 8), kernel_sizes=(9, 5), patch_len=2048, batch_size=4) if smoke else {}
+    return cls.paper(RATE, max_epochs=100_000, max_time=budget_s, random_state=0, device=device, **tiny)
 
 
 def main(argv=None):
@@ -82,6 +83,7 @@ def main(argv=None):
     parser.add_argument("--budget-minutes", type=float, default=2.5)
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--out", default=str(HERE / "results"))
+    parser.add_argument("--smoke", action="store_true", help="tiny models and 2-s clips: checks the script runs")
     args = parser.parse_args(argv)
     if args.pack:
         return pack(args)
@@ -93,11 +95,11 @@ def main(argv=None):
     if args.packed:
         train, test, _ = load_packed(args.packed)
     else:
-        train, test, _, _ = quality.load_dataset("speech-multi", args.data)
-    X, y = quality.training_pairs(train, RATE)
+        train, test, _, _ = quality.load_dataset("speech-multi", args.data, args.smoke)
+    X, y = quality.training_pairs(train, RATE, args.smoke)
     records = []
     for row in ROWS:
-        model = make(row, args.budget_minutes * 60, args.device)
+        model = make(row, args.budget_minutes * 60, args.device, args.smoke)
         record = {"row": row}
         if row != "Sinc":
             start = time.perf_counter()

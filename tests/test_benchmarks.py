@@ -247,3 +247,30 @@ def test_streaming_smoke_run_writes_the_report(tmp_path):
     assert [row.split(" | ")[0] for row in rows] == ["| speech-x4-16k", "| speech-x4-48k", "| sinc"]
     # The 16 kHz model: 256-sample blocks and 768 of context at 4 kHz.
     assert "| speech-x4-16k | 4000 -> 16000 | 64.0 | 192.0 | 1023 |" in report
+
+
+def test_architecture_smoke_run_resumes_and_rescores(tiny_corpus, tmp_path):
+    architecture = _script("architecture")
+    work, out = tmp_path / "work", tmp_path / "results"
+    argv = ["--data", str(tiny_corpus), "--smoke", "--budget-minutes", "0.003", "--spectral-loss", "0",
+            "--configs", "sinc", "former", "fast", "--work", str(work), "--out", str(out)]  # fmt: skip
+    architecture.main(argv)
+    report = (out / "architecture_sl0.md").read_text()
+    for name in ("sinc", "former", "fast"):
+        assert f"| **{name}**" in report
+    cells = sorted(p.name for p in (work / "arch").glob("*.json"))
+    assert cells == ["fast-0.003min-sl0.json", "former-0.003min-sl0.json", "sinc-0.003min.json"]
+    stamp = (work / "arch" / "fast-0.003min-sl0.pt").stat().st_mtime_ns
+    architecture.main([*argv, "--rescore"])  # scores the saved models again, trains nothing
+    assert (work / "arch" / "fast-0.003min-sl0.pt").stat().st_mtime_ns == stamp
+    assert "Scored again (`--rescore`)" in (out / "architecture_sl0.md").read_text()
+
+
+def test_paper_gpu_packs_and_runs_on_the_cpu(tiny_corpus, tmp_path):
+    paper_gpu = _script("paper_gpu")
+    packed, out = tmp_path / "packed", tmp_path / "results"
+    paper_gpu.main(["--data", str(tiny_corpus), "--smoke", "--pack", str(packed)])
+    assert sorted(p.name for p in (packed / "test").glob("*.flac")) == ["spk2.flac"]
+    paper_gpu.main(["--packed", str(packed), "--smoke", "--budget-minutes", "0.003", "--device", "cpu", "--out", str(out)])
+    report = (out / "paper_gpu.md").read_text()
+    assert "| DualBranchSR.paper(4) |" in report and "| AudioUNet.paper(4) |" in report

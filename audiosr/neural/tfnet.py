@@ -371,21 +371,23 @@ class DualBranchSR(PatchUpsampler):
 
     Notes
     -----
-    Sizes and CPU speed at rate 4, 16 kHz output, on 2 cores with 2 torch threads
-    (``python benchmarks/neural_sizes.py``, results in ``benchmarks/results/neural_sizes.md``):
+    Sizes and CPU speed at rate 4 on 2 cores (``n_threads=2``; training at the default
+    batch size; ``python benchmarks/speed.py``, results in ``benchmarks/results/speed.md``):
 
-    ==================  ==========  =====  ====================  =============
-    configuration       parameters  patch  training samples/s    inference RTF
-    ==================  ==========  =====  ====================  =============
-    defaults            1,061,157   2048   130,000 (batch 16)    0.061
-    ``paper(4)``        28,214,405  8192   8,600 (batch 8)       1.05
-    ==================  ==========  =====  ====================  =============
+    ==========================  ==========  =====  ==================  ==========  ==========
+    configuration               parameters  patch  training samples/s  RTF 16 kHz  RTF 48 kHz
+    ==========================  ==========  =====  ==================  ==========  ==========
+    defaults                    1,066,209   2048   660,000             0.0087      0.025
+    ``polyphase=False``,
+    ``overlap=0.5`` (former)    1,061,157   2048   190,000             0.043       0.13
+    ``paper(4)``                28,214,405  8192   9,600               0.87        2.6
+    ==========================  ==========  =====  ==================  ==========  ==========
 
-    The defaults thus see an hour of 16 kHz audio in about 7.5 minutes of training
-    and up-sample about 16 times faster than real time. Trained for 4 minutes on the
-    shared speech training split, they beat the spline interpolator on the test
-    split (LSD 1.69 against 2.62, SNR 13.67 against 13.31 dB;
-    ``benchmarks/results/dualbranch_quickcheck.md``).
+    The defaults thus see an hour of 16 kHz audio in about 1.5 minutes of training
+    and up-sample about 115 times faster than real time at 16 kHz (40 times at 48 kHz).
+    AP-BWE's generator, timed on the same machine on one thread, runs at 0.134 and
+    0.434. Quality at equal training minutes against the former layout:
+    ``benchmarks/results/architecture_*.md``.
 
     Examples
     --------
