@@ -46,6 +46,14 @@ CONFIGS = {
         "fast, wider and shorter kernels (24, 48, 96, 96) / (17, 9, 7, 5)",
     ),
     "fast-short": (dict(kernel_sizes=(15, 9, 5, 5)), "fast, shorter kernels (15, 9, 5, 5)"),
+    "fast-top64": (
+        dict(filters=(64, 64, 96, 96), kernel_sizes=(9, 9, 5, 5)),
+        "fast, wide first blocks and short kernels (64, 64, 96, 96) / (9, 9, 5, 5)",
+    ),
+    "fast-w32": (
+        dict(filters=(32, 64, 128, 128), kernel_sizes=(15, 9, 5, 5)),
+        "fast, twice the widths and shorter kernels (32, 64, 128, 128) / (15, 9, 5, 5)",
+    ),
 }
 RATE = 4
 DATASET = "speech-multi"

@@ -61,7 +61,7 @@ numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 # Properties of the dataclasses (their fields are not class attributes; see class.rst).
 autosummary_context = {
-    "dataclass_properties": {"audiosr.Bandwidth": ["full_band"], "audiosr.planning.Plan": []},
+    "dataclass_properties": {"audiosr.Bandwidth": ["full_band"], "audiosr.planning.Plan": [], "audiosr.batch.FileResult": []},
 }
 
 # -- Markdown (the benchmark reports) -------------------------------------------
