@@ -41,7 +41,7 @@ from ..base import BaseUpsampler
 from ..crossover import check_keep_low_band
 from ..io import atomic_output
 from .distributed import LOCAL
-from .losses import log_spectral_loss
+from .losses import log_spectral_loss, multi_resolution_stft_loss
 
 __all__ = ["NeuralUpsampler", "PatchUpsampler", "grid_geometry", "resolve_device", "smallest_patch_len"]
 
@@ -736,6 +736,7 @@ class PatchUpsampler(NeuralUpsampler):
     def _check_params(self):
         check_choice(self.input_upsampler, INPUT_UPSAMPLERS, name="input_upsampler")
         _check_fraction(self.spectral_loss, "spectral_loss", 0.0, np.inf, high_open=True)
+        _check_fraction(self.stft_loss, "stft_loss", 0.0, np.inf, high_open=True)
         _check_fraction(self.overlap, "overlap", 0.0, 0.5, low_open=True)
         if self.patch_len is not None:
             _check_positive_int(self.patch_len, "patch_len", minimum=2)
@@ -750,6 +751,8 @@ class PatchUpsampler(NeuralUpsampler):
         loss = self._waveform_loss(pred, target)
         if self.spectral_loss:
             loss = loss + self.spectral_loss * log_spectral_loss(pred, target)
+        if self.stft_loss:
+            loss = loss + self.stft_loss * multi_resolution_stft_loss(pred, target)
         return loss
 
     def _resolved_patch_len(self, rate):

@@ -69,6 +69,10 @@ class AudioUNet(PatchUpsampler):
         Weight of a log-spectral distance term (:func:`audiosr.neural.losses.log_spectral_loss`,
         in bels) added to the waveform loss. 0 trains on the waveform loss alone, as
         the paper does.
+    stft_loss : float, default=0.0
+        Weight of the multi-resolution STFT loss of Parallel WaveGAN
+        (:func:`audiosr.neural.losses.multi_resolution_stft_loss`) added to the waveform
+        loss. 0 (the default, as the paper) leaves it out.
     input_upsampler : {"spline", "sinc", "bicubic"}, default="spline"
         Interpolator that brings the low-rate clip to the target length.
     patch_len : int or None, default=None
@@ -171,6 +175,7 @@ class AudioUNet(PatchUpsampler):
         dropout=0.1,
         loss="rmse",
         spectral_loss=0.0,
+        stft_loss=0.0,
         input_upsampler="spline",
         patch_len=None,
         overlap=0.125,
@@ -198,6 +203,7 @@ class AudioUNet(PatchUpsampler):
         self.dropout = dropout
         self.loss = loss
         self.spectral_loss = spectral_loss
+        self.stft_loss = stft_loss
         self.input_upsampler = input_upsampler
         self.patch_len = patch_len
         self.overlap = overlap
@@ -219,7 +225,7 @@ class AudioUNet(PatchUpsampler):
         self.warm_start = warm_start
         self.checkpoint = checkpoint
 
-    _legacy_params = {"n_threads": None, "spectral_loss": 0.0, "keep_low_band": False, "overlap": 0.5}
+    _legacy_params = {"n_threads": None, "spectral_loss": 0.0, "stft_loss": 0.0, "keep_low_band": False, "overlap": 0.5}
 
     @classmethod
     def paper(cls, rate, **overrides):

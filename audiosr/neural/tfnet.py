@@ -291,6 +291,11 @@ class DualBranchSR(PatchUpsampler):
         Weight of a log-spectral distance term (:func:`audiosr.neural.losses.log_spectral_loss`,
         in bels) added to the waveform loss (see above); 0.003 is the setting measured
         on the benchmarks. 0 trains on the waveform loss alone, as the paper does.
+    stft_loss : float, default=0.0
+        Weight of the multi-resolution STFT loss of Parallel WaveGAN (spectral
+        convergence plus log-magnitude L1 at three resolutions scaled to the patch:
+        :func:`audiosr.neural.losses.multi_resolution_stft_loss`) added to the waveform
+        loss. 0 (the default, as the paper) leaves it out.
     input_upsampler : {"spline", "sinc", "bicubic"}, default="spline"
         Interpolator that brings the low-rate clip to the target length (the paper: a
         cubic spline).
@@ -412,6 +417,7 @@ class DualBranchSR(PatchUpsampler):
         normalize=True,
         polyphase=True,
         spectral_loss=0.0,
+        stft_loss=0.0,
         input_upsampler="spline",
         patch_len=None,
         overlap=0.125,
@@ -442,6 +448,7 @@ class DualBranchSR(PatchUpsampler):
         self.normalize = normalize
         self.polyphase = polyphase
         self.spectral_loss = spectral_loss
+        self.stft_loss = stft_loss
         self.input_upsampler = input_upsampler
         self.patch_len = patch_len
         self.overlap = overlap
@@ -463,9 +470,11 @@ class DualBranchSR(PatchUpsampler):
         self.warm_start = warm_start
         self.checkpoint = checkpoint
 
-    _legacy_params = {"n_threads": None, 
+    _legacy_params = {
+        "n_threads": None,
         "normalize": False,
         "spectral_loss": 0.0,
+        "stft_loss": 0.0,
         "keep_low_band": False,
         "polyphase": False,
         "overlap": 0.5,
@@ -501,6 +510,7 @@ class DualBranchSR(PatchUpsampler):
             normalize=False,
             polyphase=False,
             spectral_loss=0.0,
+            stft_loss=0.0,
             keep_low_band=False,
             overlap=0.5,
             patch_len=smallest_patch_len(8192, _patch_multiple(rate, len(filters), polyphase=False)),
