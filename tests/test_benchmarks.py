@@ -8,6 +8,7 @@ resumes from the saved cells and models instead of training again.
 from __future__ import annotations
 
 import csv
+import json
 import importlib.util
 import sys
 from pathlib import Path
@@ -247,3 +248,43 @@ def test_streaming_smoke_run_writes_the_report(tmp_path):
     assert [row.split(" | ")[0] for row in rows] == ["| speech-x4-16k", "| speech-x4-48k", "| sinc"]
     # The 16 kHz model: 256-sample blocks and 768 of context at 4 kHz.
     assert "| speech-x4-16k | 4000 -> 16000 | 64.0 | 192.0 | 1023 |" in report
+
+
+def test_learning_curves_smoke_run_writes_tables_and_plots_and_resumes(tiny_corpus, tmp_path, capsys):
+    curves = _script("learning_curves")
+    work, out = tmp_path / "work", tmp_path / "results"
+    argv = ["--data", str(tiny_corpus), "--smoke", "--minutes", "0.002", "0.004", "--leading-minutes", "0.006",
+            "--jobs", "1", "--work", str(work), "--out", str(out)]  # fmt: skip
+    assert curves.main(argv) == 0
+    cells = [json.loads(p.read_text()) for p in (work / "curves").glob("*.json") if not p.name.endswith(".train.json")]
+    expected = {("Sinc", 0.0)} | {(row, m) for row in curves.ROWS for m in (0.002, 0.004)}
+    expected |= {(row, 0.006) for row in curves.LEADING}
+    assert {(c["row"], c["minutes"]) for c in cells} == expected
+    for c in cells:
+        assert np.isfinite([c[k] for k in ("snr", "lsd", "lsd_hf", "lsd_active")]).all()
+        if c["row"] != "Sinc":
+            assert c["epochs"] > 0 and c["params"] > 0
+    report = (out / "learning_curves.md").read_text()
+    for row in curves.ROWS:
+        assert f"## {row}" in report
+    assert "--minutes 0.002 0.004 --leading-minutes 0.006 --jobs 1 --threads 1" in report
+    assert "Machine:" in report and "windowed-sinc" in report
+    assert all((out / f"learning_curves_{m}.png").stat().st_size > 0 for m in curves.METRICS)
+    assert len(list((work / "curves").glob("*.ckpt"))) == len(expected) - 1  # a checkpoint per trained cell
+
+    # A second run finds every cell and trains nothing; a lost record is scored again from the saved model.
+    models = {p: p.stat().st_mtime_ns for p in (work / "curves").glob("*.pt")}
+    cell = next(p for p in (work / "curves").glob("audiounet-0.002min-*.json") if not p.name.endswith(".train.json"))
+    before = json.loads(cell.read_text())
+    cell.unlink()
+    assert curves.main(argv) == 0
+    assert {p: p.stat().st_mtime_ns for p in (work / "curves").glob("*.pt")} == models
+    assert json.loads(cell.read_text())["epochs"] == before["epochs"]
+
+    # An edited recipe is a new row definition: its cells get new names.
+    old = curves.stem("DualBranchSR recipe", 2)
+    curves.ROWS["DualBranchSR recipe"] = ("DualBranchSR", {"stft_loss": 1.0}, "edited")
+    try:
+        assert curves.stem("DualBranchSR recipe", 2) != old
+    finally:
+        curves.ROWS["DualBranchSR recipe"] = ("DualBranchSR", curves.RECIPE, "restored")
