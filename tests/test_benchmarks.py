@@ -288,3 +288,35 @@ def test_learning_curves_smoke_run_writes_tables_and_plots_and_resumes(tiny_corp
         assert curves.stem("DualBranchSR recipe", 2) != old
     finally:
         curves.ROWS["DualBranchSR recipe"] = ("DualBranchSR", curves.RECIPE, "restored")
+
+
+def test_artifact_measures_find_a_line_the_reference_lacks():
+    artifacts = _script("artifacts")
+    sr, rate = 16000, 4  # input Nyquist 2 kHz: tile edges at 2, 4, 6 and 8 kHz
+    rng = np.random.default_rng(0)
+    refs = [rng.standard_normal(3 * sr) for _ in range(2)]
+    t = np.arange(3 * sr) / sr
+    outs = [y + 0.5 * np.sin(2 * np.pi * 6000 * t) for y in refs]  # a line at the third edge, ~20 dB up
+    freqs, ref_power = artifacts.long_term_spectrum(refs, sr, n_fft=1024)
+    _, out_power = artifacts.long_term_spectrum(outs, sr, n_fft=1024)
+    ratio_ref, ratio_out = artifacts.peak_to_neighbourhood(ref_power), artifacts.peak_to_neighbourhood(out_power)
+    (top, *_) = artifacts.excess_peaks(freqs, ratio_out, ratio_ref, min_freq=2000)
+    assert top["freq"] == 6000.0 and top["excess_db"] > 10
+    edges = artifacts.tile_edges(freqs, ratio_out, ratio_ref, 2000, 2 * rate)
+    assert [e["k"] for e in edges] == list(range(1, 9))
+    assert edges[2]["freq"] == 6000.0 and edges[2]["excess_db"] > 10
+    assert all(abs(e["excess_db"]) < 3 for e in edges if e["k"] not in (3, 8))  # noise is flat
+    assert artifacts.nearest_multiple(6010.0, 2000) == (3, 10.0)
+    with pytest.raises(ValueError, match="n_fft"):
+        artifacts.long_term_spectrum([np.zeros(100)], sr, n_fft=1024)
+
+
+def test_artifacts_smoke_run_writes_the_report(tiny_corpus, tmp_path):
+    artifacts = _script("artifacts")
+    out = tmp_path / "results"
+    argv = ["--data", str(tiny_corpus), "--models", "piano-x4-44k", "--files", "1", "--n-fft", "1024",
+            "--out", str(out)]  # fmt: skip
+    assert artifacts.main(argv) == 0
+    report = (out / "artifacts.md").read_text()
+    assert "## piano-x4-44k" in report and "spline interpolation" in report and "overlap 0.3" in report
+    assert "k=2: 11025 Hz" in report
