@@ -281,16 +281,17 @@ def write_report(measured, args, out):
             "",
         ]
         labels = list(m["results"])
+        edges = m["results"][labels[0]]["edges"]
         lines += [
             "Excess (dB) at the tile edges k x f_N (the largest within "
             f"{GUARD} bins; k = {2 * m['rate']} is the output's Nyquist frequency):",
             "",
-            "| variant | " + " | ".join(f"k={e['k']}: {e['k'] * m['nyquist_in']:g} Hz" for e in m["results"][labels[0]]["edges"])
-            + " |",
-            "|---|" + "---|" * len(m["results"][labels[0]]["edges"]),
+            "| variant | " + " | ".join(f"k={e['k']}: {e['k'] * m['nyquist_in']:g} Hz" for e in edges) + " |",
+            "|---|" + "---|" * len(edges),
         ]
         for label in labels:
-            lines.append(f"| {label} | " + " | ".join(f"{e['excess_db']:.1f}" for e in m["results"][label]["edges"]) + " |")
+            excess = [f"{e['excess_db']:.1f}" for e in m["results"][label]["edges"]]
+            lines.append(f"| {label} | " + " | ".join(excess) + " |")
         lines += ["", "Strongest excess peaks above f_N, per variant:", ""]
         for label, r in m["results"].items():
             lines += [

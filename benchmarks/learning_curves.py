@@ -49,7 +49,11 @@ RECIPE = {"spectral_loss": quality.DUALBRANCH_SPECTRAL_LOSS}
 #: row -> (estimator, extra parameters, what it is). DualBranchSR uses the fast default
 #: architecture (polyphase); "paper objective" is the waveform squared error alone.
 ROWS = {
-    "DualBranchSR paper objective": ("DualBranchSR", {}, "fast default architecture, waveform MSE only (the paper's objective)"),
+    "DualBranchSR paper objective": (
+        "DualBranchSR",
+        {},
+        "fast default architecture, waveform MSE only (the paper's objective)",
+    ),
     "DualBranchSR recipe": ("DualBranchSR", RECIPE, "fast default architecture, the library's best recipe (RECIPE)"),
     "DualBranchSR recipe time-only": ("DualBranchSR", {**RECIPE, "branches": "time"}, "the recipe, time branch only"),
     "DualBranchSR recipe frequency-only": (

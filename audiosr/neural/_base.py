@@ -298,7 +298,7 @@ class NeuralUpsampler(BaseUpsampler):
         pass
 
     def _make_adversary(self, patch_len, device, context):
-        """The :class:`~audiosr.neural.adversarial.AdversarialTrainer` of this fit, or None (no adversarial training)."""
+        """The :class:`~audiosr.neural.adversarial.AdversarialTrainer` of this fit, or None (not adversarial)."""
         return None
 
     def _loss(self, pred, target):
@@ -758,8 +758,14 @@ class PatchUpsampler(NeuralUpsampler):
     times the signal's length). Patches go through the network ``batch_size`` at a
     time, so memory is bounded by the batch, not by the signal's length.
 
+    The loss is the subclass's waveform loss plus the optional ``spectral_loss`` and
+    ``stft_loss`` terms (:mod:`audiosr.neural.losses`); ``adversarial`` above zero adds
+    discriminators that the shared loop updates before every step of the model
+    (:mod:`audiosr.neural.adversarial`).
+
     Subclasses implement ``_patch_multiple(rate)`` (the divisibility the module
-    needs), ``_default_patch_len`` (class attribute) and the module.
+    needs), ``_default_patch_len`` (class attribute) and the module, and take the
+    parameters ``spectral_loss``, ``stft_loss``, ``adversarial`` and ``discriminator_lr``.
     """
 
     _default_patch_len = 2048

@@ -236,7 +236,12 @@ class Discriminators(nn.Module):
     """
 
     def __init__(
-        self, patch_len, periods=PERIODS, resolutions=STFT_RESOLUTIONS, period_channels=(16, 32, 64), resolution_channels=16
+        self,
+        patch_len,
+        periods=PERIODS,
+        resolutions=STFT_RESOLUTIONS,
+        period_channels=(16, 32, 64),
+        resolution_channels=16,
     ):
         super().__init__()
         self.mpd = MultiPeriodDiscriminator(periods, period_channels)
