@@ -170,7 +170,8 @@ def tile_edges(freqs, ratio_out, ratio_ref, nyquist_in, n_edges, guard=GUARD):
     """The excess at each multiple ``k * nyquist_in`` (k = 1 .. n_edges), where the replicator's tiles meet.
 
     The largest ``ratio_out - ratio_ref`` within ``guard`` bins of each multiple
-    (a line falls between bins); ``k = n_edges`` is the output's Nyquist frequency.
+    (a line falls between bins). With ``n_edges`` the rate, the last is the output's
+    Nyquist frequency.
 
     Returns
     -------
@@ -231,7 +232,7 @@ def measure(name, args):
         ratio = peak_to_neighbourhood(power, args.half_width)
         results[label] = {
             "peaks": excess_peaks(freqs, ratio, ratio_ref, nyquist_in, args.peaks),
-            "edges": tile_edges(freqs, ratio, ratio_ref, nyquist_in, 2 * rate),
+            "edges": tile_edges(freqs, ratio, ratio_ref, nyquist_in, rate),
             "seconds": seconds,
         }
     return {
@@ -284,7 +285,7 @@ def write_report(measured, args, out):
         edges = m["results"][labels[0]]["edges"]
         lines += [
             "Excess (dB) at the tile edges k x f_N (the largest within "
-            f"{GUARD} bins; k = {2 * m['rate']} is the output's Nyquist frequency):",
+            f"{GUARD} bins; k = {m['rate']} is the output's Nyquist frequency):",
             "",
             "| variant | " + " | ".join(f"k={e['k']}: {e['k'] * m['nyquist_in']:g} Hz" for e in edges) + " |",
             "|---|" + "---|" * len(edges),

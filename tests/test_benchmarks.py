@@ -302,10 +302,10 @@ def test_artifact_measures_find_a_line_the_reference_lacks():
     ratio_ref, ratio_out = artifacts.peak_to_neighbourhood(ref_power), artifacts.peak_to_neighbourhood(out_power)
     (top, *_) = artifacts.excess_peaks(freqs, ratio_out, ratio_ref, min_freq=2000)
     assert top["freq"] == 6000.0 and top["excess_db"] > 10
-    edges = artifacts.tile_edges(freqs, ratio_out, ratio_ref, 2000, 2 * rate)
-    assert [e["k"] for e in edges] == list(range(1, 9))
+    edges = artifacts.tile_edges(freqs, ratio_out, ratio_ref, 2000, rate)
+    assert [e["k"] for e in edges] == [1, 2, 3, 4]
     assert edges[2]["freq"] == 6000.0 and edges[2]["excess_db"] > 10
-    assert all(abs(e["excess_db"]) < 3 for e in edges if e["k"] not in (3, 8))  # noise is flat
+    assert all(abs(e["excess_db"]) < 3 for e in edges if e["k"] not in (3, 4))  # noise is flat
     assert artifacts.nearest_multiple(6010.0, 2000) == (3, 10.0)
     with pytest.raises(ValueError, match="n_fft"):
         artifacts.long_term_spectrum([np.zeros(100)], sr, n_fft=1024)
@@ -319,4 +319,4 @@ def test_artifacts_smoke_run_writes_the_report(tiny_corpus, tmp_path):
     assert artifacts.main(argv) == 0
     report = (out / "artifacts.md").read_text()
     assert "## piano-x4-44k" in report and "spline interpolation" in report and "overlap 0.3" in report
-    assert "k=2: 11025 Hz" in report
+    assert "k=2: 11025 Hz" in report and "k=4: 22050 Hz" in report and "k=5" not in report
