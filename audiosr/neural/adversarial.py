@@ -18,7 +18,7 @@ HiFi-GAN-BWE, AERO, mdctGAN and AP-BWE, Lu et al. 2024). This module has:
   (:class:`~audiosr.neural.NeuralUpsampler`) calls it once per batch when a model's
   ``adversarial`` weight is above zero, and saves its state in the checkpoint.
 
-The default widths are small, sized for CPU training (220,032 parameters for both
+The default widths are small, sized for CPU training (182,688 parameters for both
 discriminators, weight-norm gains included, whatever the patch length); HiFi-GAN's
 are 32 to 1024 channels.
 """
@@ -105,23 +105,26 @@ class ResolutionDiscriminator(nn.Module):
 
     Input: the STFT magnitude of the waveform (periodic Hann window as long as the
     frame, centred reflect-padded frames) as a 1-channel image ``(bins, frames)``;
-    2-D convolutions with kernels ``(9, 3)``, strided by 2 along frequency.
+    2-D convolutions with kernels ``(9, 3)``, all but the last strided by 2 along
+    frequency (UnivNet leaves the first one unstrided).
 
     Parameters
     ----------
     n_fft, hop : int
         Frame length and hop in samples.
-    channels : int, default=16
+    channels : int, default=8
         Width of every convolution (UnivNet: 32).
     n_layers : int, default=4
-        Convolutions before the output layer, all but the first and last strided along
+        Convolutions before the output layer, all but the last strided by 2 along
         frequency.
     """
 
-    def __init__(self, n_fft, hop, channels=16, n_layers=4):
+    def __init__(self, n_fft, hop, channels=8, n_layers=4):
         super().__init__()
         self.n_fft, self.hop = int(n_fft), int(hop)
-        layers = [weight_norm(nn.Conv2d(1, channels, (9, 3), padding=(4, 1)))]
+        # Unlike UnivNet's, the first convolution is strided too: at full resolution it made the
+        # discriminators' step several times the cost of a small model's (a CPU budget's concern).
+        layers = [weight_norm(nn.Conv2d(1, channels, (9, 3), stride=(2, 1), padding=(4, 1)))]
         for _ in range(max(0, n_layers - 2)):
             layers.append(weight_norm(nn.Conv2d(channels, channels, (9, 3), stride=(2, 1), padding=(4, 1))))
         layers.append(weight_norm(nn.Conv2d(channels, channels, (3, 3), padding=(1, 1))))
@@ -192,13 +195,13 @@ class MultiResolutionDiscriminator(nn.Module):
         Length of the waveforms it will see: the resolutions are scaled down to it as
         the loss's are (:func:`audiosr.neural.losses.scaled_resolutions`). ``None``
         uses ``resolutions`` as they are.
-    channels : int, default=16
+    channels : int, default=8
         Width of each sub-discriminator.
     n_layers : int, default=4
         Convolutions of each sub-discriminator before its output layer.
     """
 
-    def __init__(self, resolutions=STFT_RESOLUTIONS, patch_len=None, channels=16, n_layers=4):
+    def __init__(self, resolutions=STFT_RESOLUTIONS, patch_len=None, channels=8, n_layers=4):
         super().__init__()
         if patch_len is not None:
             resolutions = scaled_resolutions(patch_len, resolutions)
@@ -224,7 +227,7 @@ class Discriminators(nn.Module):
         Resolutions of the multi-resolution discriminator; empty to leave it out.
     period_channels : tuple of int, default=(16, 32, 64)
         Widths of each period sub-discriminator.
-    resolution_channels : int, default=16
+    resolution_channels : int, default=8
         Width of each resolution sub-discriminator.
 
     Examples
@@ -241,7 +244,7 @@ class Discriminators(nn.Module):
         periods=PERIODS,
         resolutions=STFT_RESOLUTIONS,
         period_channels=(16, 32, 64),
-        resolution_channels=16,
+        resolution_channels=8,
     ):
         super().__init__()
         self.mpd = MultiPeriodDiscriminator(periods, period_channels)
