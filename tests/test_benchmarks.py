@@ -8,6 +8,7 @@ resumes from the saved cells and models instead of training again.
 from __future__ import annotations
 
 import csv
+import json
 import importlib.util
 import sys
 from pathlib import Path
@@ -274,3 +275,75 @@ def test_paper_gpu_packs_and_runs_on_the_cpu(tiny_corpus, tmp_path):
     paper_gpu.main(["--packed", str(packed), "--smoke", "--budget-minutes", "0.003", "--device", "cpu", "--out", str(out)])
     report = (out / "paper_gpu.md").read_text()
     assert "| DualBranchSR.paper(4) |" in report and "| AudioUNet.paper(4) |" in report
+
+
+def test_learning_curves_smoke_run_writes_tables_and_plots_and_resumes(tiny_corpus, tmp_path, capsys):
+    curves = _script("learning_curves")
+    work, out = tmp_path / "work", tmp_path / "results"
+    argv = ["--data", str(tiny_corpus), "--smoke", "--minutes", "0.002", "0.004", "--leading-minutes", "0.006",
+            "--jobs", "1", "--work", str(work), "--out", str(out)]  # fmt: skip
+    assert curves.main(argv) == 0
+    cells = [json.loads(p.read_text()) for p in (work / "curves").glob("*.json") if not p.name.endswith(".train.json")]
+    expected = {("Sinc", 0.0)} | {(row, m) for row in curves.ROWS for m in (0.002, 0.004)}
+    expected |= {(row, 0.006) for row in curves.LEADING}
+    assert {(c["row"], c["minutes"]) for c in cells} == expected
+    for c in cells:
+        assert np.isfinite([c[k] for k in ("snr", "lsd", "lsd_hf", "lsd_active")]).all()
+        if c["row"] != "Sinc":
+            assert c["epochs"] > 0 and c["params"] > 0
+    report = (out / "learning_curves.md").read_text()
+    for row in curves.ROWS:
+        assert f"## {row}" in report
+    assert "--minutes 0.002 0.004 --leading-minutes 0.006 --jobs 1 --threads 1" in report
+    assert "Machine:" in report and "windowed-sinc" in report
+    assert all((out / f"learning_curves_{m}.png").stat().st_size > 0 for m in curves.METRICS)
+    assert len(list((work / "curves").glob("*.ckpt"))) == len(expected) - 1  # a checkpoint per trained cell
+
+    # A second run finds every cell and trains nothing; a lost record is scored again from the saved model.
+    models = {p: p.stat().st_mtime_ns for p in (work / "curves").glob("*.pt")}
+    cell = next(p for p in (work / "curves").glob("audiounet-0.002min-*.json") if not p.name.endswith(".train.json"))
+    before = json.loads(cell.read_text())
+    cell.unlink()
+    assert curves.main(argv) == 0
+    assert {p: p.stat().st_mtime_ns for p in (work / "curves").glob("*.pt")} == models
+    assert json.loads(cell.read_text())["epochs"] == before["epochs"]
+
+    # An edited recipe is a new row definition: its cells get new names.
+    old = curves.stem("DualBranchSR recipe", 2)
+    curves.ROWS["DualBranchSR recipe"] = ("DualBranchSR", {"stft_loss": 1.0}, "edited")
+    try:
+        assert curves.stem("DualBranchSR recipe", 2) != old
+    finally:
+        curves.ROWS["DualBranchSR recipe"] = ("DualBranchSR", curves.RECIPE, "restored")
+
+
+def test_artifact_measures_find_a_line_the_reference_lacks():
+    artifacts = _script("artifacts")
+    sr, rate = 16000, 4  # input Nyquist 2 kHz: tile edges at 2, 4, 6 and 8 kHz
+    rng = np.random.default_rng(0)
+    refs = [rng.standard_normal(3 * sr) for _ in range(2)]
+    t = np.arange(3 * sr) / sr
+    outs = [y + 0.5 * np.sin(2 * np.pi * 6000 * t) for y in refs]  # a line at the third edge, ~20 dB up
+    freqs, ref_power = artifacts.long_term_spectrum(refs, sr, n_fft=1024)
+    _, out_power = artifacts.long_term_spectrum(outs, sr, n_fft=1024)
+    ratio_ref, ratio_out = artifacts.peak_to_neighbourhood(ref_power), artifacts.peak_to_neighbourhood(out_power)
+    (top, *_) = artifacts.excess_peaks(freqs, ratio_out, ratio_ref, min_freq=2000)
+    assert top["freq"] == 6000.0 and top["excess_db"] > 10
+    edges = artifacts.tile_edges(freqs, ratio_out, ratio_ref, 2000, rate)
+    assert [e["k"] for e in edges] == [1, 2, 3, 4]
+    assert edges[2]["freq"] == 6000.0 and edges[2]["excess_db"] > 10
+    assert all(abs(e["excess_db"]) < 3 for e in edges if e["k"] not in (3, 4))  # noise is flat
+    assert artifacts.nearest_multiple(6010.0, 2000) == (3, 10.0)
+    with pytest.raises(ValueError, match="n_fft"):
+        artifacts.long_term_spectrum([np.zeros(100)], sr, n_fft=1024)
+
+
+def test_artifacts_smoke_run_writes_the_report(tiny_corpus, tmp_path):
+    artifacts = _script("artifacts")
+    out = tmp_path / "results"
+    argv = ["--data", str(tiny_corpus), "--models", "piano-x4-44k", "--files", "1", "--n-fft", "1024",
+            "--out", str(out)]  # fmt: skip
+    assert artifacts.main(argv) == 0
+    report = (out / "artifacts.md").read_text()
+    assert "## piano-x4-44k" in report and "spline interpolation" in report and "overlap 0.3" in report
+    assert "k=2: 11025 Hz" in report and "k=4: 22050 Hz" in report and "k=5" not in report

@@ -7,7 +7,12 @@ from conftest import harmonic_signals
 
 from audiosr import AudioUNet, DualBranchSR
 from audiosr.metrics import lsd
-from audiosr.neural.losses import log_spectral_loss
+from audiosr.neural.losses import (
+    STFT_RESOLUTIONS,
+    log_spectral_loss,
+    multi_resolution_stft_loss,
+    scaled_resolutions,
+)
 
 
 @pytest.mark.parametrize("n_fft", [256, 512])
@@ -50,3 +55,85 @@ def test_bad_spectral_loss(value):
     y = harmonic_signals(4, 1024).astype(np.float32)
     with pytest.raises((ValueError, TypeError), match="spectral_loss"):
         DualBranchSR(rate=4, spectral_loss=value, **TINY).fit(y[:, ::4], y)
+
+
+# ------------------------------------------------------------------ multi-resolution STFT loss
+
+
+def numpy_stft_magnitude(x, n_fft, hop):
+    """|STFT| with centred reflect-padded frames and a periodic Hann window, in NumPy (the reference)."""
+    padded = np.pad(x, [(0, 0), (n_fft // 2, n_fft // 2)], mode="reflect")
+    n_frames = 1 + (padded.shape[-1] - n_fft) // hop
+    window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)
+    frames = np.stack([padded[:, i * hop : i * hop + n_fft] for i in range(n_frames)], axis=-1)
+    spec = np.fft.rfft(frames * window[:, None], axis=-2)
+    return np.sqrt(np.maximum(np.abs(spec) ** 2, 1e-7))
+
+
+def numpy_mr_stft_loss(pred, target, resolutions):
+    total = 0.0
+    for n_fft, hop in resolutions:
+        p, t = numpy_stft_magnitude(pred, n_fft, hop), numpy_stft_magnitude(target, n_fft, hop)
+        sc = np.linalg.norm(t - p, axis=(-2, -1)) / np.linalg.norm(t, axis=(-2, -1))
+        mag = np.mean(np.abs(np.log(t) - np.log(p)), axis=(-2, -1))
+        total += np.mean(sc + mag)
+    return total / len(resolutions)
+
+
+@pytest.mark.parametrize("n_times", [512, 2048, 8192])
+def test_stft_loss_matches_a_numpy_reference(n_times):
+    rng = np.random.default_rng(n_times)
+    y = rng.standard_normal((3, n_times))
+    y_hat = y + 0.3 * rng.standard_normal(y.shape)
+    resolutions = scaled_resolutions(n_times)
+    expected = numpy_mr_stft_loss(y_hat, y, resolutions)
+    loss = multi_resolution_stft_loss(torch.as_tensor(y_hat), torch.as_tensor(y))
+    assert loss.item() == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.parametrize("scale", [0.25, 0.5, 2.0, 3.0])
+def test_stft_loss_of_a_scaled_signal(scale):
+    # |S(a y)| = a |S(y)|: spectral convergence |1 - a|, log-magnitude L1 |log a|, at every resolution.
+    y = torch.as_tensor(np.random.default_rng(0).standard_normal((2, 2048)))
+    loss = multi_resolution_stft_loss(scale * y, y)
+    assert loss.item() == pytest.approx(abs(1 - scale) + abs(np.log(scale)), rel=1e-9)
+
+
+def test_stft_loss_is_zero_for_equal_inputs_and_finite_on_silence():
+    y = torch.as_tensor(harmonic_signals(2, 2048))
+    assert multi_resolution_stft_loss(y, y).item() == 0.0
+    pred = torch.zeros(2, 2048, requires_grad=True)
+    loss = multi_resolution_stft_loss(pred, 1e-3 * torch.ones(2, 2048))
+    loss.backward()
+    assert torch.isfinite(loss) and torch.isfinite(pred.grad).all()
+
+
+@pytest.mark.parametrize(
+    "n_times, expected",
+    [
+        (256, ((32, 8), (64, 16), (128, 32))),
+        (2048, ((256, 64), (512, 128), (1024, 256))),
+        (4096, STFT_RESOLUTIONS),
+        (100000, STFT_RESOLUTIONS),
+    ],
+)
+def test_stft_resolutions_scale_with_the_patch(n_times, expected):
+    assert scaled_resolutions(n_times) == expected
+
+
+@pytest.mark.parametrize("Model", [DualBranchSR, AudioUNet])
+def test_stft_loss_enters_training(Model):
+    y = harmonic_signals(8, 1024, seed=2).astype(np.float32)
+    X = y[:, ::4].copy()
+    plain = Model(rate=4, **TINY).fit(X, y)
+    weighted = Model(rate=4, stft_loss=1.0, **TINY).fit(X, y)
+    assert weighted.loss_curve_[0] > plain.loss_curve_[0] + 0.1  # the term is of order 1, the MSE ~1e-2
+    assert not np.allclose(plain.transform(X), weighted.transform(X))
+    assert Model.paper(4).stft_loss == 0.0
+
+
+@pytest.mark.parametrize("value", [-0.1, float("nan"), "big"])
+def test_bad_stft_loss(value):
+    y = harmonic_signals(4, 1024).astype(np.float32)
+    with pytest.raises((ValueError, TypeError), match="stft_loss"):
+        DualBranchSR(rate=4, stft_loss=value, **TINY).fit(y[:, ::4], y)

@@ -41,7 +41,7 @@ from ..base import BaseUpsampler
 from ..crossover import check_keep_low_band
 from ..io import atomic_output
 from .distributed import LOCAL
-from .losses import log_spectral_loss
+from .losses import log_spectral_loss, multi_resolution_stft_loss
 
 __all__ = ["NeuralUpsampler", "PatchUpsampler", "grid_geometry", "resolve_device", "smallest_patch_len"]
 
@@ -174,7 +174,7 @@ class _Checkpoint:
             )
         return state
 
-    def save(self, seed, module, optimizer, scheduler, rng, device, track):
+    def save(self, seed, module, optimizer, scheduler, rng, device, track, adversary=None):
         est = self.estimator
         state = {
             "fingerprint": self.fingerprint,
@@ -191,6 +191,8 @@ class _Checkpoint:
             "t": int(est.t_),
             **{k: track[k] for k in self._TRACKED},
         }
+        if adversary is not None:
+            state["adversary"] = adversary.state_dict()
         state["best_score"] = float(state["best_score"])
         state["elapsed"] = float(state["elapsed"])
         with atomic_output(self.path) as tmp:
@@ -295,6 +297,10 @@ class NeuralUpsampler(BaseUpsampler):
     def _check_params(self):
         pass
 
+    def _make_adversary(self, patch_len, device, context):
+        """The :class:`~audiosr.neural.adversarial.AdversarialTrainer` of this fit, or None (not adversarial)."""
+        return None
+
     def _loss(self, pred, target):
         return torch.mean((pred - target) ** 2)
 
@@ -397,6 +403,7 @@ class NeuralUpsampler(BaseUpsampler):
         return self
 
     def _train(self, inputs, targets, device, seed, continuing=False, context=LOCAL):
+        adversary = self._make_adversary(inputs.shape[1], device, context)
         context.check_same("training data", lambda: _data_digest(inputs, targets))
         checkpoint = _Checkpoint(self.checkpoint, self, inputs, targets) if self.checkpoint is not None else None
         resume = context.load(checkpoint) if checkpoint is not None and not continuing else None
@@ -439,6 +446,8 @@ class NeuralUpsampler(BaseUpsampler):
                 return max(0.0, 1.0 - done) ** 0.5
 
             scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, poly_factor)
+            if adversary is not None:
+                adversary.schedule(poly_factor)
         track = {"best_score": -np.inf, "best_state": None, "stale": 0, "stopped": False, "epoch": 0, "elapsed": spent}
         if resume is not None:
             module.load_state_dict(resume["module"])
@@ -453,6 +462,8 @@ class NeuralUpsampler(BaseUpsampler):
             self.n_iter_ = int(resume["n_iter"])
             self.t_ = int(resume.get("t", 0))
             track.update({k: resume[k] for k in ("best_score", "best_state", "stale", "stopped", "epoch")})
+            if adversary is not None:
+                adversary.load_state_dict(resume["adversary"])
         epochs = range(track["epoch"], self.max_epochs)
         show = self.verbose and context.is_main
         bar = self._progress_bar(track["epoch"] * steps_per_epoch, steps_per_epoch, spent) if show else None
@@ -493,6 +504,7 @@ class NeuralUpsampler(BaseUpsampler):
                     on_step=on_step,
                     must_step=first,
                     context=context,
+                    adversary=adversary,
                 )
                 first = False
                 postfix = {"loss": f"{self.loss_curve_[-1]:.3g}"}
@@ -510,7 +522,7 @@ class NeuralUpsampler(BaseUpsampler):
                 track["epoch"] = epoch + 1
                 track["elapsed"] = spent + time.monotonic() - started
                 if checkpoint is not None and context.is_main:
-                    checkpoint.save(seed, module, optimizer, scheduler, rng, device, track)
+                    checkpoint.save(seed, module, optimizer, scheduler, rng, device, track, adversary)
                 if bar is not None:
                     bar.set_postfix({"epoch": f"{epoch + 1}/{self.max_epochs}", **postfix})
         finally:
@@ -519,6 +531,9 @@ class NeuralUpsampler(BaseUpsampler):
         if self.early_stopping and track["best_state"] is not None:
             module.load_state_dict(track["best_state"])
             self.best_validation_score_ = float(track["best_score"])
+        if adversary is not None:
+            # The discriminators are training state only: the fitted model (and its pickle) is the generator.
+            self.discriminator_loss_curve_ = list(adversary.loss_curve)
         module.eval()
 
     def _progress_bar(self, steps_done, steps_per_epoch, spent):
@@ -551,13 +566,16 @@ class NeuralUpsampler(BaseUpsampler):
         on_step=None,
         must_step=False,
         context=LOCAL,
+        adversary=None,
     ):
         """One pass over the training examples; appends to ``loss_curve_``.
 
         Returns False when ``deadline`` (a ``time.monotonic()`` value) passed before the
         pass was complete. ``on_step`` is called after every step (the progress bar).
         ``context`` says which examples of each batch this process takes and combines
-        the losses of all processes (:mod:`audiosr.neural.distributed`).
+        the losses of all processes (:mod:`audiosr.neural.distributed`). With an
+        ``adversary`` (:class:`~audiosr.neural.adversarial.AdversarialTrainer`) each step first
+        updates the discriminators on the batch, then the generator with their terms added.
         """
         module.train()
         decayed = [p for name, p in module.named_parameters() if not name.endswith("bias")]
@@ -565,6 +583,8 @@ class NeuralUpsampler(BaseUpsampler):
         total, count, skipped = 0.0, 0, 0
         good_state = copy.deepcopy(module.state_dict())
         completed = True
+        if adversary is not None:
+            adversary.start_epoch()
         for start in range(0, len(perm), self.batch_size):
             if deadline is not None and not (must_step and start == 0) and context.time_left(deadline) < 0:
                 completed = False
@@ -572,7 +592,11 @@ class NeuralUpsampler(BaseUpsampler):
             idx = perm[start : start + self.batch_size]
             local, weight = context.shard(idx)
             pred = module(x_train[local])
-            data_loss = self._loss(pred, y_train[local])
+            target = y_train[local]
+            data_loss = self._loss(pred, target)
+            if adversary is not None:
+                adversary.discriminator_step(pred, target)
+                data_loss = data_loss + adversary.generator_loss(pred, target)
             loss = data_loss
             if self.weight_decay:
                 penalty = self.weight_decay * sum(p.pow(2).sum() for p in decayed)
@@ -601,6 +625,13 @@ class NeuralUpsampler(BaseUpsampler):
                     RuntimeWarning,
                     stacklevel=5,
                 )
+        if adversary is not None and adversary.end_epoch() and context.is_main:
+            warnings.warn(
+                "the discriminators' weights became non-finite during an epoch; they were rolled back to the start "
+                "of that epoch.",
+                RuntimeWarning,
+                stacklevel=5,
+            )
         if skipped and context.is_main:
             warnings.warn(
                 f"{skipped} training step(s) had a non-finite loss and were skipped.", RuntimeWarning, stacklevel=5
@@ -727,8 +758,14 @@ class PatchUpsampler(NeuralUpsampler):
     times the signal's length). Patches go through the network ``batch_size`` at a
     time, so memory is bounded by the batch, not by the signal's length.
 
+    The loss is the subclass's waveform loss plus the optional ``spectral_loss`` and
+    ``stft_loss`` terms (:mod:`audiosr.neural.losses`); ``adversarial`` above zero adds
+    discriminators that the shared loop updates before every step of the model
+    (:mod:`audiosr.neural.adversarial`).
+
     Subclasses implement ``_patch_multiple(rate)`` (the divisibility the module
-    needs), ``_default_patch_len`` (class attribute) and the module.
+    needs), ``_default_patch_len`` (class attribute) and the module, and take the
+    parameters ``spectral_loss``, ``stft_loss``, ``adversarial`` and ``discriminator_lr``.
     """
 
     _default_patch_len = 2048
@@ -736,12 +773,30 @@ class PatchUpsampler(NeuralUpsampler):
     def _check_params(self):
         check_choice(self.input_upsampler, INPUT_UPSAMPLERS, name="input_upsampler")
         _check_fraction(self.spectral_loss, "spectral_loss", 0.0, np.inf, high_open=True)
+        _check_fraction(self.stft_loss, "stft_loss", 0.0, np.inf, high_open=True)
+        _check_fraction(self.adversarial, "adversarial", 0.0, np.inf, high_open=True)
+        if self.discriminator_lr is not None:
+            _check_fraction(self.discriminator_lr, "discriminator_lr", 0.0, 10.0, low_open=True)
         _check_fraction(self.overlap, "overlap", 0.0, 0.5, low_open=True)
         if self.patch_len is not None:
             _check_positive_int(self.patch_len, "patch_len", minimum=2)
 
     def _patch_multiple(self, rate):  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def _make_adversary(self, patch_len, device, context):
+        if not self.adversarial:
+            return None
+        if context.world_size > 1:
+            raise ValueError(
+                "adversarial training is not supported on several processes (torchrun, fit_distributed, "
+                "audiosr train --nproc): its discriminators are not synchronised across processes. Train it in "
+                "one process (one GPU or the CPU), or set adversarial=0."
+            )
+        from .adversarial import AdversarialTrainer
+
+        lr = self.learning_rate if self.discriminator_lr is None else self.discriminator_lr
+        return AdversarialTrainer(self.adversarial, patch_len, lr, device)
 
     def _waveform_loss(self, pred, target):
         return super()._loss(pred, target)
@@ -750,6 +805,8 @@ class PatchUpsampler(NeuralUpsampler):
         loss = self._waveform_loss(pred, target)
         if self.spectral_loss:
             loss = loss + self.spectral_loss * log_spectral_loss(pred, target)
+        if self.stft_loss:
+            loss = loss + self.stft_loss * multi_resolution_stft_loss(pred, target)
         return loss
 
     def _resolved_patch_len(self, rate):

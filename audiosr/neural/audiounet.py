@@ -69,6 +69,23 @@ class AudioUNet(PatchUpsampler):
         Weight of a log-spectral distance term (:func:`audiosr.neural.losses.log_spectral_loss`,
         in bels) added to the waveform loss. 0 trains on the waveform loss alone, as
         the paper does.
+    stft_loss : float, default=0.0
+        Weight of the multi-resolution STFT loss of Parallel WaveGAN
+        (:func:`audiosr.neural.losses.multi_resolution_stft_loss`) added to the waveform
+        loss. 0 (the default, as the paper) leaves it out.
+    adversarial : float, default=0.0
+        Weight ``lambda`` of adversarial training (HiFi-GAN style): when above zero, a
+        multi-period and a multi-resolution discriminator
+        (:mod:`audiosr.neural.adversarial`) learn to tell the reference patches from the
+        model's, each step updates them and then the model, whose loss gains
+        ``lambda * (L_adv + 2 L_fm)`` (least-squares GAN loss and feature matching).
+        ``loss_curve_`` then includes these terms. 0 (the default) trains without them.
+        The discriminators are training state only: the checkpoint keeps them, the
+        fitted model does not (a ``warm_start`` fit starts them afresh). Not supported
+        on several processes (``fit_distributed`` refuses it).
+    discriminator_lr : float or None, default=None
+        Initial step size of the discriminators' Adam (betas 0.8, 0.99), on the same
+        schedule as the model's; ``None``: ``learning_rate``.
     input_upsampler : {"spline", "sinc", "bicubic"}, default="spline"
         Interpolator that brings the low-rate clip to the target length.
     patch_len : int or None, default=None
@@ -134,6 +151,8 @@ class AudioUNet(PatchUpsampler):
         Mean training loss of each epoch.
     validation_scores_ : list of float
         Validation SNR (dB) after each epoch (empty without ``early_stopping``).
+    discriminator_loss_curve_ : list of float
+        Mean discriminator loss of each epoch; only with ``adversarial`` above zero.
     n_iter_ : int
         Epochs run.
     t_ : int
@@ -171,6 +190,9 @@ class AudioUNet(PatchUpsampler):
         dropout=0.1,
         loss="rmse",
         spectral_loss=0.0,
+        stft_loss=0.0,
+        adversarial=0.0,
+        discriminator_lr=None,
         input_upsampler="spline",
         patch_len=None,
         overlap=0.125,
@@ -198,6 +220,9 @@ class AudioUNet(PatchUpsampler):
         self.dropout = dropout
         self.loss = loss
         self.spectral_loss = spectral_loss
+        self.stft_loss = stft_loss
+        self.adversarial = adversarial
+        self.discriminator_lr = discriminator_lr
         self.input_upsampler = input_upsampler
         self.patch_len = patch_len
         self.overlap = overlap
@@ -219,7 +244,15 @@ class AudioUNet(PatchUpsampler):
         self.warm_start = warm_start
         self.checkpoint = checkpoint
 
-    _legacy_params = {"n_threads": None, "spectral_loss": 0.0, "keep_low_band": False, "overlap": 0.5}
+    _legacy_params = {
+        "n_threads": None,
+        "spectral_loss": 0.0,
+        "stft_loss": 0.0,
+        "adversarial": 0.0,
+        "discriminator_lr": None,
+        "keep_low_band": False,
+        "overlap": 0.5,
+    }
 
     @classmethod
     def paper(cls, rate, **overrides):

@@ -42,3 +42,101 @@ def log_spectral_loss(pred, target, n_fft=512):
     diff = log_power(pred) - log_power(target)
     # The small constant keeps the square root's gradient finite where the spectra agree exactly.
     return torch.sqrt(torch.mean(diff**2, dim=-2) + 1e-12).mean()
+
+
+#: FFT sizes and hops of :func:`multi_resolution_stft_loss` for patches of at least
+#: ``2 * 2048`` samples; shorter patches divide them all by a power of two.
+STFT_RESOLUTIONS = ((512, 128), (1024, 256), (2048, 512))
+
+# Magnitudes below this (amplitude, not power) are clamped so that the log and its gradient
+# stay finite on silence, as in Parallel WaveGAN (a power floor of 1e-7).
+_MAGNITUDE_FLOOR = 1e-7**0.5
+
+
+def scaled_resolutions(n_times, resolutions=STFT_RESOLUTIONS):
+    """The ``(n_fft, hop)`` pairs of :func:`multi_resolution_stft_loss` for patches of ``n_times`` samples.
+
+    Every FFT size and hop is divided by the same power of two, the smallest that
+    brings the largest FFT size to at most ``n_times // 2`` (a frame must fit in the
+    patch with room for the reflect padding), so the resolutions keep their ratios.
+
+    Parameters
+    ----------
+    n_times : int
+        Patch length in samples, at least 32.
+    resolutions : sequence of (int, int), default=STFT_RESOLUTIONS
+        ``(n_fft, hop)`` pairs for long patches.
+
+    Returns
+    -------
+    resolutions : tuple of (int, int)
+
+    Examples
+    --------
+    >>> from audiosr.neural.losses import scaled_resolutions
+    >>> scaled_resolutions(2048)
+    ((256, 64), (512, 128), (1024, 256))
+    >>> scaled_resolutions(8192)
+    ((512, 128), (1024, 256), (2048, 512))
+    """
+    largest = max(n_fft for n_fft, _ in resolutions)
+    factor = 1
+    while largest // factor > n_times // 2:
+        factor *= 2
+    return tuple((max(8, n_fft // factor), max(2, hop // factor)) for n_fft, hop in resolutions)
+
+
+def _magnitude(x, n_fft, hop):
+    window = torch.hann_window(n_fft, periodic=True, dtype=x.dtype, device=x.device)
+    spec = torch.stft(x, n_fft, hop_length=hop, window=window, center=True, pad_mode="reflect", return_complex=True)
+    return torch.sqrt((spec.real**2 + spec.imag**2).clamp_min(_MAGNITUDE_FLOOR**2))
+
+
+def multi_resolution_stft_loss(pred, target, resolutions=STFT_RESOLUTIONS):
+    """Multi-resolution STFT loss of Parallel WaveGAN (Yamamoto et al. 2020), differentiable.
+
+    For each STFT resolution, the spectral convergence
+    ``|| |S(y)| - |S(y_hat)| ||_F / || |S(y)| ||_F`` plus the mean absolute difference
+    of the natural-log magnitudes ``mean |log |S(y)| - log |S(y_hat)||``; the loss is
+    the mean of these sums over the resolutions (the auxiliary loss of Parallel
+    WaveGAN, also used by HiFi-GAN-style bandwidth extenders such as AP-BWE). Unlike
+    :func:`log_spectral_loss` it looks at several time-frequency trade-offs at once and
+    its linear part (spectral convergence) weighs loud bins most. The STFT: periodic
+    Hann window as long as the frame, centred reflect-padded frames; magnitudes are
+    clamped at ``sqrt(1e-7)`` so silence gives finite logs and gradients.
+
+    Parameters
+    ----------
+    pred, target : torch.Tensor of shape (batch, n_times)
+        Waveforms, ``n_times >= 32``.
+    resolutions : sequence of (int, int), default=STFT_RESOLUTIONS
+        ``(n_fft, hop)`` pairs, scaled down to the patch length by
+        :func:`scaled_resolutions` (for patches of 2048 samples: FFT sizes 256, 512
+        and 1024 with hops of a quarter).
+
+    Returns
+    -------
+    loss : torch.Tensor
+        Scalar, dimensionless. For ``pred = a * target`` with ``a > 0`` (and no bin under
+        the clamp) it is ``|1 - a| + |log a|``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from audiosr.neural.losses import multi_resolution_stft_loss
+    >>> y = torch.randn(2, 2048, generator=torch.Generator().manual_seed(0))
+    >>> float(multi_resolution_stft_loss(y, y))
+    0.0
+    >>> round(float(multi_resolution_stft_loss(2 * y, y)), 4)  # |1 - 2| + log 2
+    1.6931
+    """
+    total = 0.0
+    pairs = scaled_resolutions(pred.shape[-1], resolutions)
+    for n_fft, hop in pairs:
+        mag_pred, mag_target = _magnitude(pred, n_fft, hop), _magnitude(target, n_fft, hop)
+        convergence = torch.linalg.vector_norm(mag_target - mag_pred, dim=(-2, -1)) / torch.linalg.vector_norm(
+            mag_target, dim=(-2, -1)
+        )
+        log_l1 = torch.mean(torch.abs(torch.log(mag_target) - torch.log(mag_pred)), dim=(-2, -1))
+        total = total + (convergence + log_l1).mean()
+    return total / len(pairs)

@@ -291,6 +291,24 @@ class DualBranchSR(PatchUpsampler):
         Weight of a log-spectral distance term (:func:`audiosr.neural.losses.log_spectral_loss`,
         in bels) added to the waveform loss (see above); 0.003 is the setting measured
         on the benchmarks. 0 trains on the waveform loss alone, as the paper does.
+    stft_loss : float, default=0.0
+        Weight of the multi-resolution STFT loss of Parallel WaveGAN (spectral
+        convergence plus log-magnitude L1 at three resolutions scaled to the patch:
+        :func:`audiosr.neural.losses.multi_resolution_stft_loss`) added to the waveform
+        loss. 0 (the default, as the paper) leaves it out.
+    adversarial : float, default=0.0
+        Weight ``lambda`` of adversarial training (HiFi-GAN style): when above zero, a
+        multi-period and a multi-resolution discriminator
+        (:mod:`audiosr.neural.adversarial`) learn to tell the reference patches from the
+        model's, each step updates them and then the model, whose loss gains
+        ``lambda * (L_adv + 2 L_fm)`` (least-squares GAN loss and feature matching).
+        ``loss_curve_`` then includes these terms. 0 (the default) trains without them.
+        The discriminators are training state only: the checkpoint keeps them, the
+        fitted model does not (a ``warm_start`` fit starts them afresh). Not supported
+        on several processes (``fit_distributed`` refuses it).
+    discriminator_lr : float or None, default=None
+        Initial step size of the discriminators' Adam (betas 0.8, 0.99), on the same
+        schedule as the model's; ``None``: ``learning_rate``.
     input_upsampler : {"spline", "sinc", "bicubic"}, default="spline"
         Interpolator that brings the low-rate clip to the target length (the paper: a
         cubic spline).
@@ -356,6 +374,8 @@ class DualBranchSR(PatchUpsampler):
         Mean training loss of each epoch.
     validation_scores_ : list of float
         Validation SNR (dB) after each epoch (empty without ``early_stopping``).
+    discriminator_loss_curve_ : list of float
+        Mean discriminator loss of each epoch; only with ``adversarial`` above zero.
     n_iter_ : int
         Epochs run.
     t_ : int
@@ -414,6 +434,9 @@ class DualBranchSR(PatchUpsampler):
         normalize=True,
         polyphase=True,
         spectral_loss=0.0,
+        stft_loss=0.0,
+        adversarial=0.0,
+        discriminator_lr=None,
         input_upsampler="spline",
         patch_len=None,
         overlap=0.125,
@@ -444,6 +467,9 @@ class DualBranchSR(PatchUpsampler):
         self.normalize = normalize
         self.polyphase = polyphase
         self.spectral_loss = spectral_loss
+        self.stft_loss = stft_loss
+        self.adversarial = adversarial
+        self.discriminator_lr = discriminator_lr
         self.input_upsampler = input_upsampler
         self.patch_len = patch_len
         self.overlap = overlap
@@ -465,9 +491,13 @@ class DualBranchSR(PatchUpsampler):
         self.warm_start = warm_start
         self.checkpoint = checkpoint
 
-    _legacy_params = {"n_threads": None, 
+    _legacy_params = {
+        "n_threads": None,
         "normalize": False,
         "spectral_loss": 0.0,
+        "stft_loss": 0.0,
+        "adversarial": 0.0,
+        "discriminator_lr": None,
         "keep_low_band": False,
         "polyphase": False,
         "overlap": 0.5,
@@ -503,6 +533,8 @@ class DualBranchSR(PatchUpsampler):
             normalize=False,
             polyphase=False,
             spectral_loss=0.0,
+            stft_loss=0.0,
+            adversarial=0.0,
             keep_low_band=False,
             overlap=0.5,
             patch_len=smallest_patch_len(8192, _patch_multiple(rate, len(filters), polyphase=False)),

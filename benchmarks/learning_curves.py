@@ -1,0 +1,303 @@
+"""Learning curves: quality against training minutes on speech-multi x4.
+
+Each row of ``ROWS`` is trained once per budget of ``--minutes`` (wall-clock
+minutes of ``max_time``; the rows of ``--leading`` also for ``--leading-minutes``),
+each run from scratch with its own poly learning-rate schedule, on the quality
+table's training pairs (``quality.py``: speech-multi at 16 kHz, Chebyshev
+decimation, 8192-sample segments). Each model is scored on the whole test files
+(``architecture.score``: SNR, LSD, LSD-HF, LSD on active frames, the VCTK files
+alone) and the epochs it reached are recorded. The windowed-sinc interpolator is
+the reference line.
+
+Resumable: every (row, budget) cell keeps its record (``<work>/curves/*.json``),
+its model (``*.pt``) and its training checkpoint (``*.ckpt``: an interrupted
+training resumes there with what is left of its budget). A rerun scores or trains
+only what is missing. The file names carry a digest of the row's parameters, so
+editing ``RECIPE`` starts new cells instead of resuming the old ones.
+
+Usage (the integrator's run; 1 torch thread per model, 2 models at a time)::
+
+    python benchmarks/learning_curves.py --data ../shared/data --minutes 2 4 8 15 30 60 \\
+        --leading-minutes 120 --jobs 2 --threads 1
+
+Writes ``learning_curves.md`` and ``learning_curves_<metric>.png`` (minutes on a
+log axis, a line per row) to ``--out`` (default ``benchmarks/results``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import quality  # noqa: E402  (the table's data, pairs and epochs, so these runs match it)
+from _common import git_commit, run_environment  # noqa: E402
+
+#: The library's best training recipe for DualBranchSR (extra constructor parameters over
+#: the defaults). Edit this to the recipe that wins the comparisons of the quality issue;
+#: the cells of an edited recipe are new cells (their names carry a digest of it).
+RECIPE = {"spectral_loss": quality.DUALBRANCH_SPECTRAL_LOSS}
+
+#: row -> (estimator, extra parameters, what it is). DualBranchSR uses the fast default
+#: architecture (polyphase); "paper objective" is the waveform squared error alone.
+ROWS = {
+    "DualBranchSR paper objective": (
+        "DualBranchSR",
+        {},
+        "fast default architecture, waveform MSE only (the paper's objective)",
+    ),
+    "DualBranchSR recipe": ("DualBranchSR", RECIPE, "fast default architecture, the library's best recipe (RECIPE)"),
+    "DualBranchSR recipe time-only": ("DualBranchSR", {**RECIPE, "branches": "time"}, "the recipe, time branch only"),
+    "DualBranchSR recipe frequency-only": (
+        "DualBranchSR",
+        {**RECIPE, "branches": "frequency"},
+        "the recipe, frequency branch only",
+    ),
+    "AudioUNet": ("AudioUNet", None, "library defaults (quality.py's row)"),
+    "SpectralDNN": ("SpectralDNN", None, "library defaults (quality.py's row)"),
+}
+#: Rows that also get ``--leading-minutes``.
+LEADING = ("DualBranchSR paper objective", "DualBranchSR recipe")
+RATE = 4
+DATASET = "speech-multi"
+#: Plotted metrics: key -> (label, higher is better).
+METRICS = {
+    "snr": ("SNR (dB)", True),
+    "lsd": ("LSD (bels)", False),
+    "lsd_hf": ("LSD-HF (bels)", False),
+    "lsd_active": ("LSD on active frames (bels)", False),
+}
+
+
+def row_digest(row):
+    """8 hex digits of the row's definition: cells of an edited row are new cells."""
+    estimator, params, _ = ROWS[row]
+    text = json.dumps([estimator, params], sort_keys=True, default=repr)
+    return hashlib.blake2b(text.encode(), digest_size=4).hexdigest()
+
+
+def stem(row, minutes, seed=0):
+    slug = row.lower().replace(" ", "-")
+    return f"{slug}-{minutes:g}min-{row_digest(row)}" + (f"-seed{seed}" if seed else "")
+
+
+def make_model(row, budget_s, checkpoint, seed=0, smoke=False):
+    """The estimator of one row with the time budget and its checkpoint file."""
+    from audiosr import DualBranchSR
+
+    estimator, params, _ = ROWS[row]
+    if params is None:  # quality.py's row, so that the curves end where its table stands
+        model = quality.make_estimator(estimator, RATE, budget_s, smoke)
+        return model.set_params(random_state=seed, checkpoint=str(checkpoint))
+    tiny = dict(filters=(4, 8), kernel_sizes=(9, 5)) if smoke else {}
+    common = dict(max_epochs=100_000, max_time=budget_s, random_state=seed, device="cpu", checkpoint=str(checkpoint))
+    return DualBranchSR(rate=RATE, **common, **{**params, **tiny})
+
+
+def run_cell(row, minutes, args):
+    """Train (unless its model is saved) and score one (row, budget) cell; returns its record."""
+    import torch
+
+    from architecture import score
+
+    from audiosr import SincUpsampler, load_model, save_model
+
+    torch.set_num_threads(args.threads)
+    work = Path(args.work) / "curves"
+    work.mkdir(parents=True, exist_ok=True)
+    name = "sinc" if row == "Sinc" else stem(row, minutes, args.seed)
+    cell = work / f"{name}.json"
+    if cell.exists():
+        return json.loads(cell.read_text())
+    train, test, names, _ = quality.load_dataset(DATASET, args.data, args.smoke)
+    record = {"row": row, "minutes": minutes, "seed": args.seed, "git_commit": (git_commit()[0] or "")[:7]}
+    if row == "Sinc":
+        model = SincUpsampler(rate=RATE)
+    else:
+        path = work / f"{name}.pt"
+        if path.exists():
+            model = load_model(path, allow_pickle=False)
+            record.update(json.loads((work / f"{name}.train.json").read_text()))
+        else:
+            X, y = quality.training_pairs(train, RATE, args.smoke)
+            model = make_model(row, minutes * 60, work / f"{name}.ckpt", args.seed, args.smoke)
+            start = time.perf_counter()
+            model.fit(X, y)
+            training = {
+                # Seconds of this process: a resumed cell's earlier runs are in its checkpoint's budget.
+                "train_seconds": round(time.perf_counter() - start, 1),
+                "epochs": round(quality.epochs_reached(model, X, y, RATE), 3),
+                "params": sum(p.numel() for p in model.module_.parameters()),
+                "train_pairs": len(X),
+            }
+            save_model(model.set_params(checkpoint=None), path)
+            (work / f"{name}.train.json").write_text(json.dumps(training))
+            record.update(training)
+    record.update(score(model, test, names))
+    cell.write_text(json.dumps(record))
+    return record
+
+
+def tasks(args):
+    """(row, minutes) of every cell, shortest budgets first (the curves fill from the left)."""
+    todo = [("Sinc", 0.0)]  # the reference line, always
+    for row in (r for r in args.rows if r != "Sinc"):
+        budgets = list(args.minutes) + (list(args.leading_minutes) if row in args.leading else [])
+        todo += [(row, m) for m in budgets]
+    return sorted(dict.fromkeys(todo), key=lambda t: (t[1], list(ROWS).index(t[0]) if t[0] in ROWS else -1))
+
+
+def run_all(todo, args):
+    """Records of every cell (in this process, or ``--jobs`` workers); failures are reported, not fatal."""
+    records, failures = [], {}
+    if args.jobs == 1:
+        for task in todo:
+            try:
+                records.append(run_cell(*task, args))
+            except Exception as exc:  # one bad cell must not lose the others' hours
+                failures[task] = f"{type(exc).__name__}: {exc}"
+        return records, failures
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        futures = {pool.submit(run_cell, *task, args): task for task in todo}
+        for future in as_completed(futures):
+            try:
+                records.append(future.result())
+            except Exception as exc:
+                failures[futures[future]] = f"{type(exc).__name__}: {exc}"
+    return records, failures
+
+
+def fmt(value, digits):
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def command(args):
+    parts = ["python benchmarks/learning_curves.py --data ../shared/data --minutes", *[f"{m:g}" for m in args.minutes]]
+    if args.leading_minutes:
+        parts += ["--leading-minutes", *[f"{m:g}" for m in args.leading_minutes]]
+    parts += ["--jobs", str(args.jobs), "--threads", str(args.threads)]
+    if args.seed:
+        parts += ["--seed", str(args.seed)]
+    return " ".join(parts)
+
+
+def write_report(records, failures, args, out):
+    env = run_environment("learning_curves.py")
+    sinc = next((r for r in records if r["row"] == "Sinc"), None)
+    lines = [
+        "# Learning curves: quality against training minutes",
+        "",
+        f"{DATASET} x{RATE} (16 kHz). Every model trained from scratch for each budget (wall-clock `max_time`, "
+        f"its poly learning-rate schedule ending at the budget) on the quality table's training pairs, "
+        f"{args.threads} torch thread(s) per model, {args.jobs} model(s) at a time; scored on the whole test "
+        "files. LSD active: frames within 40 dB of each file's loudest. VCTK: the test split's VCTK files alone. "
+        "Epochs: passes over the training patches (frames for SpectralDNN), partial ones included.",
+        "",
+        f"Machine: {env['cpu']}, {env['logical_cpus']} logical CPUs, no GPU; torch {env['torch']}. ",
+        f"Command: `{command(args)}`.",
+        "",
+    ]
+    if sinc is not None:
+        lines += [
+            f"Reference, windowed-sinc interpolation: SNR {sinc['snr']:.2f} dB, LSD {sinc['lsd']:.3f}, "
+            f"LSD-HF {sinc['lsd_hf']:.3f}, LSD active {sinc['lsd_active']:.3f}.",
+            "",
+        ]
+    for row in [r for r in ROWS if r in args.rows]:
+        cells = sorted((r for r in records if r["row"] == row), key=lambda r: r["minutes"])
+        if not cells:
+            continue
+        estimator, params, what = ROWS[row]
+        shown = "" if params is None else f" Parameters: `{json.dumps(params, sort_keys=True)}`."
+        lines += [
+            f"## {row}",
+            "",
+            f"{estimator}: {what}.{shown}",
+            "",
+            "| minutes | epochs | SNR dB | LSD | LSD-HF | LSD active | SNR VCTK | LSD VCTK |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for r in cells:
+            lines.append(
+                f"| {r['minutes']:g} | {fmt(r.get('epochs'), 2)} | {r['snr']:.2f} | {r['lsd']:.3f} | "
+                f"{r['lsd_hf']:.3f} | {r['lsd_active']:.3f} | {fmt(r.get('snr_vctk'), 2)} | "
+                f"{fmt(r.get('lsd_vctk'), 3)} |"
+            )
+        lines.append("")
+    for metric in METRICS:
+        if (out / f"learning_curves_{metric}.png").exists():
+            lines += [f"![{METRICS[metric][0]} against training minutes](learning_curves_{metric}.png)", ""]
+    commits = sorted({r.get("git_commit", "") for r in records} - {""})
+    lines += [f"Commits of the cells: {', '.join(commits) or '—'}.", ""]
+    if failures:
+        lines += ["## Failed cells", "", *[f"* {row}, {m:g} min: {e}" for (row, m), e in sorted(failures.items())], ""]
+    (out / "learning_curves.md").write_text("\n".join(lines))
+
+
+def plot_curves(records, out):
+    """One PNG per metric: minutes on a log axis, a line per row, the sinc reference as a horizontal line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import matplotlib.ticker
+
+    sinc = next((r for r in records if r["row"] == "Sinc"), None)
+    for metric, (label, higher) in METRICS.items():
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        for row in ROWS:
+            cells = sorted((r for r in records if r["row"] == row and metric in r), key=lambda r: r["minutes"])
+            if cells:
+                ax.plot([r["minutes"] for r in cells], [r[metric] for r in cells], marker="o", label=row)
+        if sinc is not None and metric in sinc:
+            ax.axhline(sinc[metric], color="grey", linestyle="--", label="Sinc (reference)")
+        ax.set_xscale("log")
+        budgets = sorted({r["minutes"] for r in records if r["row"] != "Sinc"})
+        if budgets:  # the budgets themselves as ticks, in plain minutes
+            ax.set_xticks(budgets, [f"{m:g}" for m in budgets])
+            ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.set_xlabel("training minutes (log scale)")
+        ax.set_ylabel(label + (" (higher is better)" if higher else " (lower is better)"))
+        ax.set_title(f"{DATASET} x{RATE}: {label}")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(out / f"learning_curves_{metric}.png", dpi=110)
+        plt.close(fig)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", default=os.environ.get("AUDIOSR_DATA", str(HERE.parent.parent / "shared" / "data")))
+    parser.add_argument("--minutes", type=float, nargs="+", default=[2, 4, 8, 15, 30, 60])
+    parser.add_argument("--leading-minutes", type=float, nargs="*", default=[], help="more budgets for --leading rows")
+    parser.add_argument("--leading", nargs="*", default=list(LEADING), choices=list(ROWS))
+    parser.add_argument("--rows", nargs="+", default=list(ROWS), choices=["Sinc", *ROWS])
+    parser.add_argument("--seed", type=int, default=0, help="random_state of the models")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--work", default=str(HERE / "work"))
+    parser.add_argument("--out", default=str(HERE / "results"))
+    parser.add_argument("--smoke", action="store_true", help="tiny models and 2-s clips: checks the script runs")
+    args = parser.parse_args(argv)
+    if any(m <= 0 for m in [*args.minutes, *args.leading_minutes]):
+        parser.error("budgets must be positive numbers of minutes")
+    records, failures = run_all(tasks(args), args)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    plot_curves(records, out)
+    write_report(records, failures, args, out)
+    print((out / "learning_curves.md").read_text())
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
