@@ -38,21 +38,25 @@ from _common import git_commit, run_environment  # noqa: E402
 from lsd_investigation import diagnose_file  # noqa: E402
 
 #: name -> (DualBranchSR parameters, what it is). "former" is the default before the fast architecture.
+FORMER_SIZES = dict(filters=(16, 32, 64, 64), kernel_sizes=(33, 17, 9, 9))
 CONFIGS = {
-    "former": (dict(polyphase=False, overlap=0.5), "former default: both branches at the high rate, half-overlapping patches"),
-    "fast": ({}, "the default now: both branches at the low rate (polyphase), an eighth of overlap"),
+    "former": (
+        dict(polyphase=False, overlap=0.5, **FORMER_SIZES),
+        "former default: both branches at the high rate, (16, 32, 64, 64) / (33, 17, 9, 9), half-overlapping patches",
+    ),
+    "fast": (FORMER_SIZES, "both branches at the low rate (polyphase) with the former widths, an eighth of overlap"),
     "fast-wide": (
         dict(filters=(24, 48, 96, 96), kernel_sizes=(17, 9, 7, 5)),
-        "fast, wider and shorter kernels (24, 48, 96, 96) / (17, 9, 7, 5)",
+        "polyphase, wider and shorter kernels (24, 48, 96, 96) / (17, 9, 7, 5)",
     ),
-    "fast-short": (dict(kernel_sizes=(15, 9, 5, 5)), "fast, shorter kernels (15, 9, 5, 5)"),
+    "fast-short": (dict(filters=(16, 32, 64, 64), kernel_sizes=(15, 9, 5, 5)), "polyphase, shorter kernels (15, 9, 5, 5)"),
     "fast-top64": (
         dict(filters=(64, 64, 96, 96), kernel_sizes=(9, 9, 5, 5)),
-        "fast, wide first blocks and short kernels (64, 64, 96, 96) / (9, 9, 5, 5)",
+        "**the default now**: polyphase, wide first blocks and short kernels (64, 64, 96, 96) / (9, 9, 5, 5)",
     ),
     "fast-w32": (
         dict(filters=(32, 64, 128, 128), kernel_sizes=(15, 9, 5, 5)),
-        "fast, twice the widths and shorter kernels (32, 64, 128, 128) / (15, 9, 5, 5)",
+        "polyphase, twice the widths and shorter kernels (32, 64, 128, 128) / (15, 9, 5, 5)",
     ),
 }
 RATE = 4

@@ -67,6 +67,8 @@ NEURAL = ("SpectralDNN", "AudioUNet", "DualBranchSR", "DualBranchSR (former layo
 #: AP-BWE's generator, rebuilt from its public code and timed on this machine (1 thread, 10 s of
 #: audio, interleaved runs; issue #13): the external reference. No AP-BWE code is in the project.
 APBWE_RTF = {16000: 0.134, 48000: 0.434}
+#: DualBranchSR's default widths and kernels before the fast architecture (and the shipped models').
+FORMER_SIZES = dict(filters=(16, 32, 64, 64), kernel_sizes=(33, 17, 9, 9))
 #: The targets of the fast-inference issue for the default DualBranchSR on 2 threads of an idle machine.
 TARGET_RTF = {16000: 0.02, 48000: 0.05}
 REFERENCES = ("scipy resample_poly", "soxr HQ")
@@ -92,7 +94,9 @@ def make_model(name, smoke=False):
         "SpectralDNN": lambda: SpectralDNN(RATE, **common, **({"hidden_layer_sizes": (32,)} if smoke else {})),
         "AudioUNet": lambda: AudioUNet(RATE, **common, **tiny),
         "DualBranchSR": lambda: DualBranchSR(RATE, **common, **tiny),
-        "DualBranchSR (former layout)": lambda: DualBranchSR(RATE, polyphase=False, overlap=0.5, **common, **tiny),
+        "DualBranchSR (former layout)": lambda: DualBranchSR(
+            RATE, polyphase=False, overlap=0.5, **common, **(tiny or FORMER_SIZES)
+        ),
         "DualBranchSR.paper(4)": lambda: DualBranchSR.paper(RATE, **{**common, **tiny}),
     }[name]()
 
@@ -614,8 +618,9 @@ def write_results(rows, env, args, out):
         "process (what `audiosr upsample` does): RTF and peak resident memory of that process "
         "(DualBranchSR: the shipped `speech-x4-48k` model; the paper preset is left out there, at its RTF the "
         "file would take over half an hour). **DualBranchSR** is the default configuration (both branches at the "
-        "low rate, an eighth of overlap); **former layout** is the default before it (`polyphase=False, "
-        "overlap=0.5`), as the shipped models still are.",
+        "low rate, widths (64, 64, 96, 96), kernels (9, 9, 5, 5), an eighth of overlap); **former layout** is the "
+        "default before it (`polyphase=False, overlap=0.5`, widths (16, 32, 64, 64), kernels (33, 17, 9, 9)), as "
+        "the shipped models still are.",
         "",
         "| method | parameters | RTF 16 kHz | RTF 48 kHz | training samples/s | long file RTF | long file peak MB |",
         "|---|---|---|---|---|---|---|",

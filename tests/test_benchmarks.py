@@ -284,7 +284,7 @@ def test_learning_curves_smoke_run_writes_tables_and_plots_and_resumes(tiny_corp
             "--jobs", "1", "--work", str(work), "--out", str(out)]  # fmt: skip
     assert curves.main(argv) == 0
     cells = [json.loads(p.read_text()) for p in (work / "curves").glob("*.json") if not p.name.endswith(".train.json")]
-    expected = {("Sinc", 0.0)} | {(row, m) for row in curves.ROWS for m in (0.002, 0.004)}
+    expected = {("Sinc", 0.0)} | {(row, m) for row in curves.ROWS if row not in curves.CANDIDATES for m in (0.002, 0.004)}
     expected |= {(row, 0.006) for row in curves.LEADING}
     assert {(c["row"], c["minutes"]) for c in cells} == expected
     for c in cells:
@@ -292,7 +292,7 @@ def test_learning_curves_smoke_run_writes_tables_and_plots_and_resumes(tiny_corp
         if c["row"] != "Sinc":
             assert c["epochs"] > 0 and c["params"] > 0
     report = (out / "learning_curves.md").read_text()
-    for row in curves.ROWS:
+    for row in (r for r in curves.ROWS if r not in curves.CANDIDATES):
         assert f"## {row}" in report
     assert "--minutes 0.002 0.004 --leading-minutes 0.006 --jobs 1 --threads 1" in report
     assert "Machine:" in report and "windowed-sinc" in report
@@ -347,3 +347,16 @@ def test_artifacts_smoke_run_writes_the_report(tiny_corpus, tmp_path):
     report = (out / "artifacts.md").read_text()
     assert "## piano-x4-44k" in report and "spline interpolation" in report and "overlap 0.3" in report
     assert "k=2: 11025 Hz" in report and "k=4: 22050 Hz" in report and "k=5" not in report
+
+
+def test_learning_curves_candidates_have_their_own_report(tiny_corpus, tmp_path):
+    curves = _script("learning_curves")
+    work, out = tmp_path / "work", tmp_path / "results"
+    rows = ["candidate MR-STFT", "DualBranchSR recipe"]
+    argv = ["--data", str(tiny_corpus), "--smoke", "--minutes", "0.002", "--jobs", "1", "--rows", *rows,
+            "--name", "recipes", "--work", str(work), "--out", str(out)]  # fmt: skip
+    assert curves.main(argv) == 0
+    report = (out / "recipes.md").read_text()
+    assert "## candidate MR-STFT" in report and "## DualBranchSR recipe" in report and "## AudioUNet" not in report
+    assert (out / "recipes_lsd.png").exists() and not (out / "learning_curves.md").exists()
+    assert '--rows "candidate MR-STFT" "DualBranchSR recipe" --name recipes' in report

@@ -171,9 +171,11 @@ def test_no_nan_from_the_irfft_path_on_silence():
 def test_parameter_counts():
     default = DualBranchSR(rate=4)
     kwargs = default._module_kwargs(np.zeros((1, 2048)), None, 4)
-    # 1,061,157 in the paper's layout; the polyphase layout adds the r-channel first and last convolutions.
-    assert sum(p.numel() for p in default._make_module(**kwargs).parameters()) == 1_066_209
-    assert sum(p.numel() for p in default._make_module(**{**kwargs, "polyphase": False}).parameters()) == 1_061_157
+    assert sum(p.numel() for p in default._make_module(**kwargs).parameters()) == 1_632_273
+    # The former defaults: 1,061,157 in the paper's layout; the polyphase layout adds r-channel first and last layers.
+    former = {**kwargs, "filters": (16, 32, 64, 64), "kernel_sizes": (33, 17, 9, 9)}
+    assert sum(p.numel() for p in default._make_module(**former).parameters()) == 1_066_209
+    assert sum(p.numel() for p in default._make_module(**{**former, "polyphase": False}).parameters()) == 1_061_157
     paper = DualBranchSR.paper(4)
     module = paper._make_module(**paper._module_kwargs(np.zeros((1, 8192)), None, 4))
     per_branch = sum(p.numel() for p in module.time.parameters())

@@ -270,10 +270,12 @@ class DualBranchSR(PatchUpsampler):
     ----------
     rate : int, default=2
         Up-sampling factor; 2, 3, 4, 6 and 8 are tested.
-    filters : tuple of int, default=(16, 32, 64, 64)
-        U-Net block widths of each branch (the paper: (64, 128, 256, 256)).
-    kernel_sizes : tuple of int, default=(33, 17, 9, 9)
-        Odd kernel sizes of the blocks (the paper: (65, 33, 17, 9)).
+    filters : tuple of int, default=(64, 64, 96, 96)
+        U-Net block widths of each branch (the paper: (64, 128, 256, 256)). The first
+        blocks are wide because with ``polyphase`` each position holds ``r`` samples.
+    kernel_sizes : tuple of int, default=(9, 9, 5, 5)
+        Odd kernel sizes of the blocks (the paper: (65, 33, 17, 9)); short, as each
+        low-rate step spans ``r`` samples.
     dropout : float, default=0.1
         Dropout in the U-Nets' bottleneck and up blocks (the paper: 0.5).
     branches : {"both", "time", "frequency"}, default="both"
@@ -426,8 +428,8 @@ class DualBranchSR(PatchUpsampler):
         self,
         rate=2,
         *,
-        filters=(16, 32, 64, 64),
-        kernel_sizes=(33, 17, 9, 9),
+        filters=(64, 64, 96, 96),
+        kernel_sizes=(9, 9, 5, 5),
         dropout=0.1,
         branches="both",
         residual=True,
