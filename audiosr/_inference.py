@@ -21,7 +21,7 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .threads import split_batches
+from .threads import resolve_threads, split_batches
 from ._validation import check_choice, check_clips
 from .classical import CLASSICAL_METHODS
 from .crossover import check_keep_low_band, crossover_reach, low_band_passthrough
@@ -333,8 +333,9 @@ def upsample_with_network(X, rate, network, config, keep_low_band, n_threads=1):
     keep_low_band : bool or float
         See :func:`audiosr.crossover.check_keep_low_band`.
     n_threads : int or None, default=1
-        Threads that run each batch's parts at the same time (:mod:`audiosr.threads`);
-        ``None`` for the process setting or the automatic policy.
+        Threads that run at the same time, each on a batch of the configuration's
+        ``batch_size`` (:mod:`audiosr.threads`); ``None`` for the process setting or the
+        automatic policy.
 
     Returns
     -------
@@ -350,6 +351,9 @@ def upsample_with_network(X, rate, network, config, keep_low_band, n_threads=1):
             f"X has samples as large as {peak:.3g}; the networks compute in float32 and expect audio "
             f"roughly in [-1, 1] (at most {MAX_PEAK:g}). Scale the input down first."
         )
+    n_threads = resolve_threads(n_threads)
+    # Each thread runs a whole batch: the pipeline hands the network n_threads batches at a time.
+    sizes = {**sizes, "batch_size": sizes["batch_size"] * n_threads}
     with split_batches(network, n_threads) as run:
         out = np.asarray(upsample(X, rate, run, **sizes), dtype=X.dtype)
     if crossover is not None:
