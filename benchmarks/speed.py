@@ -20,6 +20,10 @@ Measures, per estimator (rate 4):
   threads once ran 14x slower than idle (OpenMP threads spinning at barriers while
   a core was taken). ``--only contention`` runs this case alone and replaces its
   section of ``speed.md``;
+* **streaming**: the latency and real-time factor of :class:`audiosr.Stream` with the
+  default DualBranchSR (4 -> 16 kHz and 12 -> 48 kHz), audio pushed in 20-ms chunks,
+  for two block sizes (``benchmarks/streaming.py`` measures the shipped models and
+  more block sizes). ``--only streaming`` runs it alone;
 * **onnx**: the same shipped models exported to ONNX (:func:`audiosr.export_onnx`)
   and run by onnxruntime (:class:`audiosr.OnnxUpsampler`) against torch, at 1 and 2
   threads, with the largest difference between the two outputs. Needs the onnx extra
@@ -363,6 +367,48 @@ def write_contention(result, env, out, replace_only):
 
 
 ONNX_HEADING = "## ONNX Runtime against torch"
+STREAMING_HEADING = "## Streaming latency of the default DualBranchSR"
+STREAMING_BLOCKS = (0.05, 0.2)
+
+
+def streaming_speed(seconds, repeats, smoke=False):
+    """Stream latency and RTF of the default DualBranchSR, 20-ms chunks, per output rate and block size."""
+    import streaming
+
+    model = contention_models(smoke)[0][1].set_params(n_threads=None)
+    rows = []
+    for input_sr in (4000,) if smoke else (4000, 12000):
+        x = streaming.low_rate_speech(seconds, input_sr, input_sr * RATE, RATE)
+        for block in STREAMING_BLOCKS[:1] if smoke else STREAMING_BLOCKS:
+            row = streaming.measure(model, input_sr, input_sr * RATE, block, x, 20.0, repeats)
+            row["model"] = "DualBranchSR() default"
+            rows.append(row)
+            print(json.dumps({k: v for k, v in row.items() if k != "rtf_runs"}), flush=True)
+    return {"rows": rows, "seconds": seconds, "repeats": repeats}
+
+
+def streaming_section(result, env):
+    lines = [
+        STREAMING_HEADING,
+        "",
+        f"Produced by `{env['command']}` on {env['cpu']} ({env['logical_cpus']} logical CPUs), torch {env['torch']}, "
+        f"commit `{env['git_commit']}`.",
+        "",
+        f"{result['seconds']:g} s of the shipped speech clip, decimated to the input rate, pushed through "
+        "`audiosr.Stream` in 20-ms chunks (the default thread policy). **Latency** = `Stream.latency`: the output "
+        "lags the input by exactly this much (a block plus the model's context). **RTF** = compute seconds of all "
+        f"pushes and the flush per second of audio, median of {result['repeats']} runs; **over budget** = pushes "
+        "that took longer than a chunk lasts; **max diff** = largest difference from offline `audiosr.upsample`.",
+        "",
+        "| model | rates (Hz) | block ms | latency ms | RTF | max push ms | over budget | offline RTF | max diff |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in result["rows"]:
+        lines.append(
+            f"| {r['model']} | {r['rates']} | {r['block_ms']:.1f} | {r['latency_ms']:.1f} | {r['rtf']:.2g} | "
+            f"{r['max_push_ms']:.3g} | {100 * r['over_budget']:.0f} % | {r['offline_rtf']:.2g} | {r['max_diff']:.1e} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 ONNX_SCRIPT = """
@@ -491,9 +537,10 @@ def main(argv=None):
     parser.add_argument("--smoke", action="store_true", help="tiny models, short audio: checks the script runs")
     parser.add_argument(
         "--only",
-        choices=["contention", "onnx"],
+        choices=["contention", "onnx", "streaming"],
         help=(
             "run only this case and replace its section of speed.md (contention: threads next to a busy process; "
+            "streaming: Stream latency of the default DualBranchSR; "
             "onnx: onnxruntime against torch)"
         ),
     )
@@ -513,6 +560,11 @@ def main(argv=None):
         result = contention(args.seconds, args.repeats, args.smoke)
         write_contention(result, environment(threads), out, replace_only=True)
         print(f"wrote the contention section of {out / 'speed.md'}")
+        return
+    if args.only == "streaming":
+        section = streaming_section(streaming_speed(args.seconds, args.repeats, args.smoke), environment(threads))
+        write_section(out / "speed.md", STREAMING_HEADING, section)
+        print(f"wrote the streaming section of {out / 'speed.md'}")
         return
     if args.only == "onnx":
         result = onnx_speed(args.seconds, args.repeats, args.smoke)
@@ -585,6 +637,7 @@ def main(argv=None):
     env = environment(threads)
     write_results(rows, env, args, out)
     write_contention(contention(args.seconds, args.repeats, args.smoke), env, out, replace_only=False)
+    write_section(out / "speed.md", STREAMING_HEADING, streaming_section(streaming_speed(args.seconds, 3, args.smoke), env))
     result = None if args.smoke else onnx_speed(args.seconds, args.repeats)
     if result is not None:
         write_onnx(result, env, out)

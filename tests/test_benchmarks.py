@@ -149,8 +149,10 @@ def test_speed_smoke_run_writes_every_row(tmp_path):
     assert "| Sinc |" in report and report.count(speed.CONTENTION_HEADING) == 1
     assert "| DualBranchSR() default | 16 kHz | audiosr: 2 workers x 1 thread |" in report
     assert "**Targets** (default DualBranchSR, 1 threads)" in report and "AP-BWE" in report
+    assert report.count(speed.STREAMING_HEADING) == 1 and "| DualBranchSR() default | 4000 -> 16000 |" in report
     assert "| DualBranchSR() default | 16 kHz | audiosr: 2 workers x 1 thread |" in report
     assert "**Targets** (default DualBranchSR, 1 threads)" in report and "AP-BWE" in report
+    assert report.count(speed.STREAMING_HEADING) == 1 and "| DualBranchSR() default | 4000 -> 16000 |" in report
 
 
 def test_speed_contention_alone_replaces_its_section_and_ends_the_busy_process(tmp_path, monkeypatch):
