@@ -206,8 +206,11 @@ class DualBranchSR(PatchUpsampler):
       thus runs on ``r`` times fewer positions with the same widths, and inference
       overlaps patches by an eighth instead of a half, with a short crossfade (which
       also averages fewer predictions together: averaging two predictions of a
-      high band whose phase cannot be predicted darkens it). At rate 4 that is
-      about 5 times less compute for the same parameters
+      high band whose phase cannot be predicted darkens it). With ``r`` samples per
+      position the first blocks are wide and the kernels short (the defaults,
+      (64, 64, 96, 96) and (9, 9, 5, 5)). At rate 4 the defaults run 4 times faster
+      than the former defaults in the paper's layout and reach a better SNR and LSD
+      at equal training minutes
       (``benchmarks/results/architecture.md``). :meth:`paper` keeps the published
       layout (``polyphase=False``, ``overlap=0.5``), and so do models saved before
       these parameters existed.
@@ -399,17 +402,18 @@ class DualBranchSR(PatchUpsampler):
     ==========================  ==========  =====  ==================  ==========  ==========
     configuration               parameters  patch  training samples/s  RTF 16 kHz  RTF 48 kHz
     ==========================  ==========  =====  ==================  ==========  ==========
-    defaults                    1,066,209   2048   660,000             0.0087      0.025
-    ``polyphase=False``,
-    ``overlap=0.5`` (former)    1,061,157   2048   190,000             0.043       0.13
-    ``paper(4)``                28,214,405  8192   9,600               0.87        2.6
+    defaults                    1,632,273   2048   505,000             0.010       0.031
+    former defaults (paper's
+    layout, (16, 32, 64, 64))   1,061,157   2048   179,000             0.041       0.12
+    ``paper(4)``                28,214,405  8192   10,200              0.87        2.6
     ==========================  ==========  =====  ==================  ==========  ==========
 
-    The defaults thus see an hour of 16 kHz audio in about 1.5 minutes of training
-    and up-sample about 115 times faster than real time at 16 kHz (40 times at 48 kHz).
+    The defaults thus see an hour of 16 kHz audio in about 2 minutes of training and
+    up-sample about 96 times faster than real time at 16 kHz (33 times at 48 kHz).
     AP-BWE's generator, timed on the same machine on one thread, runs at 0.134 and
-    0.434. Quality at equal training minutes against the former layout:
-    ``benchmarks/results/architecture_*.md``.
+    0.434. Trained for 8 minutes on the speech benchmark beside the former defaults,
+    they had the better SNR and LSD (14.21 dB / 1.562 against 14.15 dB / 1.704;
+    ``benchmarks/results/architecture_sl0_seed2.md``).
 
     Examples
     --------
