@@ -116,13 +116,19 @@ def browser(tmp_path_factory):
 
 
 def _wait(driver, condition, what, timeout=60):
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
+    # The page re-renders parts of itself as a job advances: an element found a moment ago
+    # can be replaced before it is read. That is a reason to look again, not a failure.
+    ignored = (NoSuchElementException, StaleElementReferenceException)
     try:
-        return WebDriverWait(driver, timeout, poll_frequency=0.1).until(lambda d: condition(d))
-    except Exception:
+        return WebDriverWait(driver, timeout, poll_frequency=0.1, ignored_exceptions=ignored).until(
+            lambda d: condition(d)
+        )
+    except Exception as exc:
         error = driver.find_element("id", "error").text
-        raise AssertionError(f"waited {timeout} s for {what}; the page says: {error!r}") from None
+        raise AssertionError(f"waited {timeout} s for {what} ({type(exc).__name__}); the page says: {error!r}") from None
 
 
 def _state(driver):
