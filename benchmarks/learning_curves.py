@@ -44,7 +44,9 @@ from _common import git_commit, run_environment  # noqa: E402
 #: The library's best training recipe for DualBranchSR (extra constructor parameters over
 #: the defaults). Edit this to the recipe that wins the comparisons of the quality issue;
 #: the cells of an edited recipe are new cells (their names carry a digest of it).
-RECIPE = {"spectral_loss": quality.DUALBRANCH_SPECTRAL_LOSS}
+#: The multi-resolution STFT loss won the 8-minute comparison of the candidates below
+#: (benchmarks/results/recipes.md: LSD 0.983 against 1.119 for spectral_loss=0.003).
+RECIPE = {"stft_loss": 0.005}
 
 #: row -> (estimator, extra parameters, what it is). DualBranchSR uses the fast default
 #: architecture (polyphase); "paper objective" is the waveform squared error alone.
