@@ -53,6 +53,17 @@ PERIODS = (2, 3, 5, 7, 11)
 _SLOPE = 0.1  # HiFi-GAN's leaky-ReLU slope in the discriminators
 
 
+def _conv_stack(x, convs, post):
+    """A discriminator's body: LeakyReLU convolutions, then the output convolution; every activation kept."""
+    features = []
+    for conv in convs:
+        x = nn.functional.leaky_relu(conv(x), _SLOPE)
+        features.append(x)
+    x = post(x)
+    features.append(x)
+    return x.flatten(1), features
+
+
 class PeriodDiscriminator(nn.Module):
     """One sub-discriminator of the multi-period discriminator (HiFi-GAN).
 
@@ -91,13 +102,7 @@ class PeriodDiscriminator(nn.Module):
             # Reflect padding needs fewer samples to add than there are.
             x = nn.functional.pad(x.unsqueeze(1), (0, extra), mode="reflect").squeeze(1)
         x = x.reshape(x.shape[0], 1, -1, self.period)
-        features = []
-        for conv in self.convs:
-            x = nn.functional.leaky_relu(conv(x), _SLOPE)
-            features.append(x)
-        x = self.post(x)
-        features.append(x)
-        return x.flatten(1), features
+        return _conv_stack(x, self.convs, self.post)
 
 
 class ResolutionDiscriminator(nn.Module):
@@ -145,13 +150,7 @@ class ResolutionDiscriminator(nn.Module):
         )
         # The small constant keeps the square root's gradient finite at an exactly zero bin.
         x = torch.sqrt(spec.real**2 + spec.imag**2 + 1e-9).unsqueeze(1)
-        features = []
-        for conv in self.convs:
-            x = nn.functional.leaky_relu(conv(x), _SLOPE)
-            features.append(x)
-        x = self.post(x)
-        features.append(x)
-        return x.flatten(1), features
+        return _conv_stack(x, self.convs, self.post)
 
 
 class MultiPeriodDiscriminator(nn.Module):
