@@ -94,12 +94,12 @@ class TFNetModule(nn.Module):
         return self.time(phases).transpose(1, 2).flatten(1)
 
     def _frequency_branch(self, mag_in):
-        dc, replicated = self.replicate(mag_in)
         if not self.polyphase:
+            dc, replicated = self.replicate(mag_in)
             return dc, self.freq(replicated[:, None])[:, 0]
         n_low = self.patch_len // (2 * self.rate)
         # Output channel k is the k-th tile of the replicator's layout: bins k*n_low + 1 ...
-        return dc, self.freq(mag_in[:, None, 1 : 1 + n_low]).flatten(1)
+        return mag_in[:, :1], self.freq(mag_in[:, None, 1 : 1 + n_low]).flatten(1)
 
     def _forward(self, x):
         if self.branches != "frequency":
