@@ -83,6 +83,22 @@ CANDIDATES = {
         "MR-STFT plus multi-period and multi-resolution discriminators with feature matching",
     ),
 }
+CANDIDATES.update(
+    {
+        "candidate MR-STFT 0.02": ("DualBranchSR", {"stft_loss": 0.02}, "the MR-STFT loss weighted four times more"),
+        "candidate MR-STFT 0.05": ("DualBranchSR", {"stft_loss": 0.05}, "the MR-STFT loss weighted ten times more"),
+        "candidate MR-STFT high band": (
+            "DualBranchSR",
+            {"stft_loss": 0.005, "spectral_band": "high"},
+            "the MR-STFT loss on the band above the input's Nyquist frequency only",
+        ),
+        "candidate MR-STFT 0.02 high band": (
+            "DualBranchSR",
+            {"stft_loss": 0.02, "spectral_band": "high"},
+            "the MR-STFT loss weighted four times more, on the band above the input's Nyquist frequency only",
+        ),
+    }
+)
 ROWS.update(CANDIDATES)
 
 #: Rows that also get ``--leading-minutes``.
@@ -138,6 +154,8 @@ def run_cell(row, minutes, args):
     cell = work / f"{name}.json"
     if cell.exists():
         return json.loads(cell.read_text())
+    if args.no_train and row != "Sinc":
+        return None  # reported as not run yet
     train, test, names, _ = quality.load_dataset(DATASET, args.data, args.smoke)
     record = {"row": row, "minutes": minutes, "seed": args.seed, "git_commit": (git_commit()[0] or "")[:7]}
     if row == "Sinc":
@@ -179,13 +197,13 @@ def tasks(args):
 def run_all(todo, args):
     """Records of every cell (in this process, or ``--jobs`` workers); failures are reported, not fatal."""
     records, failures = [], {}
-    if args.jobs == 1:
+    if args.jobs == 1 or args.no_train:
         for task in todo:
             try:
                 records.append(run_cell(*task, args))
             except Exception as exc:  # one bad cell must not lose the others' hours
                 failures[task] = f"{type(exc).__name__}: {exc}"
-        return records, failures
+        return [r for r in records if r is not None], failures
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         futures = {pool.submit(run_cell, *task, args): task for task in todo}
         for future in as_completed(futures):
@@ -193,7 +211,7 @@ def run_all(todo, args):
                 records.append(future.result())
             except Exception as exc:
                 failures[futures[future]] = f"{type(exc).__name__}: {exc}"
-    return records, failures
+    return [r for r in records if r is not None], failures
 
 
 def fmt(value, digits):
@@ -211,6 +229,8 @@ def command(args):
         parts += ["--name", args.name]
     if args.seed:
         parts += ["--seed", str(args.seed)]
+    if args.no_train:
+        parts.append("--no-train")
     return " ".join(parts)
 
 
@@ -260,6 +280,12 @@ def write_report(records, failures, args, out):
     for metric in METRICS:
         if (out / f"{args.name}_{metric}.png").exists():
             lines += [f"![{METRICS[metric][0]} against training minutes]({args.name}_{metric}.png)", ""]
+    done = {(r["row"], r["minutes"]) for r in records}
+    missing = [(row, m) for row, m in tasks(args) if row != "Sinc" and (row, m) not in done]
+    if missing and args.no_train:
+        lines += ["Not run yet (cells of the command above without a record):", ""]
+        lines += [f"* {row}: {', '.join(f'{m:g}' for r, m in missing if r == row)} min" for row in dict.fromkeys(r for r, _ in missing)]
+        lines.append("")
     commits = sorted({r.get("git_commit", "") for r in records} - {""})
     lines += [f"Commits of the cells: {', '.join(commits) or '—'}.", ""]
     if failures:
@@ -315,6 +341,11 @@ def main(argv=None):
     parser.add_argument("--work", default=str(HERE / "work"))
     parser.add_argument("--out", default=str(HERE / "results"))
     parser.add_argument("--smoke", action="store_true", help="tiny models and 2-s clips: checks the script runs")
+    parser.add_argument(
+        "--no-train",
+        action="store_true",
+        help="report the cells already trained and leave the others out (listed as not run yet)",
+    )
     args = parser.parse_args(argv)
     if any(m <= 0 for m in [*args.minutes, *args.leading_minutes]):
         parser.error("budgets must be positive numbers of minutes")

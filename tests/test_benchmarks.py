@@ -362,3 +362,13 @@ def test_learning_curves_candidates_have_their_own_report(tiny_corpus, tmp_path)
     assert "## candidate MR-STFT" in report and "## DualBranchSR recipe" in report and "## AudioUNet" not in report
     assert (out / "recipes_lsd.png").exists() and not (out / "learning_curves.md").exists()
     assert '--rows "candidate MR-STFT" "DualBranchSR recipe" --name recipes' in report
+
+    # --no-train reports the trained cells and lists the others without training them.
+    more = ["--data", str(tiny_corpus), "--smoke", "--minutes", "0.002", "0.004", "--jobs", "1", "--rows", *rows,
+            "--name", "recipes", "--work", str(work), "--out", str(out), "--no-train"]  # fmt: skip
+    before = sorted(p.name for p in (work / "curves").iterdir())
+    assert curves.main(more) == 0
+    assert sorted(p.name for p in (work / "curves").iterdir()) == before
+    report = (out / "recipes.md").read_text()
+    assert "Not run yet" in report and "* candidate MR-STFT: 0.004 min" in report
+    assert "| 0.002 |" in report and "| 0.004 |" not in report

@@ -137,3 +137,48 @@ def test_bad_stft_loss(value):
     y = harmonic_signals(4, 1024).astype(np.float32)
     with pytest.raises((ValueError, TypeError), match="stft_loss"):
         DualBranchSR(rate=4, stft_loss=value, **TINY).fit(y[:, ::4], y)
+
+
+# ------------------------------------------------------------------ the band the spectral terms compare
+
+
+def _low_band_changed(y, stop_bin, gain):
+    """``y`` with its lowest ``stop_bin`` FFT bins scaled: a change the high band does not see."""
+    spectrum = torch.fft.rfft(y)
+    spectrum[..., :stop_bin] *= gain
+    return torch.fft.irfft(spectrum, n=y.shape[-1])
+
+
+@pytest.mark.parametrize("loss", [log_spectral_loss, multi_resolution_stft_loss])
+def test_a_high_band_loss_ignores_the_low_band(loss):
+    y = torch.randn(2, 4096, generator=torch.Generator().manual_seed(0), dtype=torch.float64)  # every band busy
+    changed = _low_band_changed(y, stop_bin=4096 // 2 // 8, gain=3.0)  # below 1/8 of the Nyquist frequency
+    assert loss(changed, y).item() > 0.1
+    assert loss(changed, y, min_freq=0.25).item() < 0.05 * loss(changed, y).item()  # window leakage only
+    # A scaled signal is scaled in every band: the high band alone gives the same loss.
+    assert loss(2 * y, y, min_freq=0.25).item() == pytest.approx(loss(2 * y, y).item(), rel=1e-3)
+
+
+@pytest.mark.parametrize("min_freq", [-0.1, 1.0, 2])
+def test_bad_min_freq(min_freq):
+    y = torch.as_tensor(harmonic_signals(2, 2048))
+    with pytest.raises(ValueError, match="min_freq"):
+        multi_resolution_stft_loss(y, y, min_freq=min_freq)
+
+
+@pytest.mark.parametrize("Model", [DualBranchSR, AudioUNet])
+def test_spectral_band_high_trains_on_the_invented_band_only(Model):
+    y = harmonic_signals(8, 1024, seed=2).astype(np.float32)
+    X = y[:, ::4].copy()
+    full = Model(rate=4, stft_loss=1.0, **TINY).fit(X, y)
+    high = Model(rate=4, stft_loss=1.0, spectral_band="high", **TINY).fit(X, y)
+    assert high.loss_curve_[0] != pytest.approx(full.loss_curve_[0], rel=1e-3)
+    assert not np.allclose(full.transform(X), high.transform(X))
+    assert Model.paper(4).spectral_band == "full" and Model(rate=4).spectral_band == "full"
+
+
+@pytest.mark.parametrize("value", ["low", None, 1])
+def test_bad_spectral_band(value):
+    y = harmonic_signals(4, 1024).astype(np.float32)
+    with pytest.raises((ValueError, TypeError), match="spectral_band"):
+        DualBranchSR(rate=4, stft_loss=1.0, spectral_band=value, **TINY).fit(y[:, ::4], y)

@@ -46,6 +46,8 @@ from .losses import log_spectral_loss, multi_resolution_stft_loss
 __all__ = ["NeuralUpsampler", "PatchUpsampler", "grid_geometry", "resolve_device", "smallest_patch_len"]
 
 LR_SCHEDULES = ("constant", "poly")
+#: Bands the spectral loss terms compare: all bins, or those above the input's Nyquist frequency.
+SPECTRAL_BANDS = ("full", "high")
 
 
 def resolve_device(device):
@@ -765,7 +767,8 @@ class PatchUpsampler(NeuralUpsampler):
 
     Subclasses implement ``_patch_multiple(rate)`` (the divisibility the module
     needs), ``_default_patch_len`` (class attribute) and the module, and take the
-    parameters ``spectral_loss``, ``stft_loss``, ``adversarial`` and ``discriminator_lr``.
+    parameters ``spectral_loss``, ``stft_loss``, ``spectral_band``, ``adversarial`` and
+    ``discriminator_lr``.
     """
 
     _default_patch_len = 2048
@@ -774,6 +777,7 @@ class PatchUpsampler(NeuralUpsampler):
         check_choice(self.input_upsampler, INPUT_UPSAMPLERS, name="input_upsampler")
         _check_fraction(self.spectral_loss, "spectral_loss", 0.0, np.inf, high_open=True)
         _check_fraction(self.stft_loss, "stft_loss", 0.0, np.inf, high_open=True)
+        check_choice(self.spectral_band, SPECTRAL_BANDS, name="spectral_band")
         _check_fraction(self.adversarial, "adversarial", 0.0, np.inf, high_open=True)
         if self.discriminator_lr is not None:
             _check_fraction(self.discriminator_lr, "discriminator_lr", 0.0, 10.0, low_open=True)
@@ -803,10 +807,13 @@ class PatchUpsampler(NeuralUpsampler):
 
     def _loss(self, pred, target):
         loss = self._waveform_loss(pred, target)
+        # "high": the band the input has is left to the waveform loss, which scores its phase
+        # (the SNR); the spectral terms judge only the band the model must invent.
+        min_freq = 1.0 / int(self.rate) if self.spectral_band == "high" else 0.0
         if self.spectral_loss:
-            loss = loss + self.spectral_loss * log_spectral_loss(pred, target)
+            loss = loss + self.spectral_loss * log_spectral_loss(pred, target, min_freq=min_freq)
         if self.stft_loss:
-            loss = loss + self.stft_loss * multi_resolution_stft_loss(pred, target)
+            loss = loss + self.stft_loss * multi_resolution_stft_loss(pred, target, min_freq=min_freq)
         return loss
 
     def _resolved_patch_len(self, rate):

@@ -73,6 +73,11 @@ class AudioUNet(PatchUpsampler):
         Weight of the multi-resolution STFT loss of Parallel WaveGAN
         (:func:`audiosr.neural.losses.multi_resolution_stft_loss`) added to the waveform
         loss. 0 (the default, as the paper) leaves it out.
+    spectral_band : {"full", "high"}, default="full"
+        Band the spectral terms (``spectral_loss``, ``stft_loss``) compare: every bin, or
+        only the bins above the input's Nyquist frequency (``1 / rate`` of the output's),
+        the band the model must invent; the band the input has is then left to the
+        waveform loss alone.
     adversarial : float, default=0.0
         Weight ``lambda`` of adversarial training (HiFi-GAN style): when above zero, a
         multi-period and a multi-resolution discriminator
@@ -191,6 +196,7 @@ class AudioUNet(PatchUpsampler):
         loss="rmse",
         spectral_loss=0.0,
         stft_loss=0.0,
+        spectral_band="full",
         adversarial=0.0,
         discriminator_lr=None,
         input_upsampler="spline",
@@ -221,6 +227,7 @@ class AudioUNet(PatchUpsampler):
         self.loss = loss
         self.spectral_loss = spectral_loss
         self.stft_loss = stft_loss
+        self.spectral_band = spectral_band
         self.adversarial = adversarial
         self.discriminator_lr = discriminator_lr
         self.input_upsampler = input_upsampler
@@ -248,6 +255,7 @@ class AudioUNet(PatchUpsampler):
         "n_threads": None,
         "spectral_loss": 0.0,
         "stft_loss": 0.0,
+        "spectral_band": "full",
         "adversarial": 0.0,
         "discriminator_lr": None,
         "keep_low_band": False,

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 # The metric's floor, so that the loss is the metric (silent bins give finite logs and gradients).
 from ..metrics import _POWER_FLOOR
 
 
-def log_spectral_loss(pred, target, n_fft=512):
+def _band_start(n_bins, min_freq):
+    """First STFT bin at or above ``min_freq`` (a fraction of the Nyquist frequency)."""
+    min_freq = float(min_freq)
+    if not 0.0 <= min_freq < 1.0:
+        raise ValueError(f"min_freq must be in [0, 1), a fraction of the Nyquist frequency; got {min_freq}.")
+    return math.ceil(min_freq * (n_bins - 1) - 1e-9)
+
+
+def log_spectral_loss(pred, target, n_fft=512, min_freq=0.0):
     """Log-spectral distance between batches of waveforms, differentiable.
 
     The training form of :func:`audiosr.metrics.lsd`: log10 power of an STFT
@@ -24,6 +34,9 @@ def log_spectral_loss(pred, target, n_fft=512):
         Waveforms, ``n_times > n_fft // 2``.
     n_fft : int, default=512
         STFT frame length, clipped to the patch length.
+    min_freq : float, default=0.0
+        Compare only the bins at or above this fraction of the Nyquist frequency
+        (e.g. ``1 / rate``: the band a bandwidth extender must invent); 0 compares all.
 
     Returns
     -------
@@ -40,6 +53,7 @@ def log_spectral_loss(pred, target, n_fft=512):
         return torch.log10((spec.real**2 + spec.imag**2).clamp_min(_POWER_FLOOR))
 
     diff = log_power(pred) - log_power(target)
+    diff = diff[..., _band_start(diff.shape[-2], min_freq) :, :]
     # The small constant keeps the square root's gradient finite where the spectra agree exactly.
     return torch.sqrt(torch.mean(diff**2, dim=-2) + 1e-12).mean()
 
@@ -92,7 +106,7 @@ def _magnitude(x, n_fft, hop):
     return torch.sqrt((spec.real**2 + spec.imag**2).clamp_min(_MAGNITUDE_FLOOR**2))
 
 
-def multi_resolution_stft_loss(pred, target, resolutions=STFT_RESOLUTIONS):
+def multi_resolution_stft_loss(pred, target, resolutions=STFT_RESOLUTIONS, min_freq=0.0):
     """Multi-resolution STFT loss of Parallel WaveGAN (Yamamoto et al. 2020), differentiable.
 
     For each STFT resolution, the spectral convergence
@@ -113,6 +127,10 @@ def multi_resolution_stft_loss(pred, target, resolutions=STFT_RESOLUTIONS):
         ``(n_fft, hop)`` pairs, scaled down to the patch length by
         :func:`scaled_resolutions` (for patches of 2048 samples: FFT sizes 256, 512
         and 1024 with hops of a quarter).
+    min_freq : float, default=0.0
+        Compare only the bins at or above this fraction of the Nyquist frequency
+        (e.g. ``1 / rate``: the band a bandwidth extender must invent, leaving the band
+        the input has to a waveform loss); 0 compares all.
 
     Returns
     -------
@@ -134,6 +152,8 @@ def multi_resolution_stft_loss(pred, target, resolutions=STFT_RESOLUTIONS):
     pairs = scaled_resolutions(pred.shape[-1], resolutions)
     for n_fft, hop in pairs:
         mag_pred, mag_target = _magnitude(pred, n_fft, hop), _magnitude(target, n_fft, hop)
+        start = _band_start(mag_pred.shape[-2], min_freq)
+        mag_pred, mag_target = mag_pred[..., start:, :], mag_target[..., start:, :]
         convergence = torch.linalg.vector_norm(mag_target - mag_pred, dim=(-2, -1)) / torch.linalg.vector_norm(
             mag_target, dim=(-2, -1)
         )

@@ -301,6 +301,11 @@ class DualBranchSR(PatchUpsampler):
         convergence plus log-magnitude L1 at three resolutions scaled to the patch:
         :func:`audiosr.neural.losses.multi_resolution_stft_loss`) added to the waveform
         loss. 0 (the default, as the paper) leaves it out.
+    spectral_band : {"full", "high"}, default="full"
+        Band the spectral terms (``spectral_loss``, ``stft_loss``) compare: every bin, or
+        only the bins above the input's Nyquist frequency (``1 / rate`` of the output's),
+        the band the model must invent; the band the input has is then left to the
+        waveform loss alone.
     adversarial : float, default=0.0
         Weight ``lambda`` of adversarial training (HiFi-GAN style): when above zero, a
         multi-period and a multi-resolution discriminator
@@ -441,6 +446,7 @@ class DualBranchSR(PatchUpsampler):
         polyphase=True,
         spectral_loss=0.0,
         stft_loss=0.0,
+        spectral_band="full",
         adversarial=0.0,
         discriminator_lr=None,
         input_upsampler="spline",
@@ -474,6 +480,7 @@ class DualBranchSR(PatchUpsampler):
         self.polyphase = polyphase
         self.spectral_loss = spectral_loss
         self.stft_loss = stft_loss
+        self.spectral_band = spectral_band
         self.adversarial = adversarial
         self.discriminator_lr = discriminator_lr
         self.input_upsampler = input_upsampler
@@ -502,6 +509,7 @@ class DualBranchSR(PatchUpsampler):
         "normalize": False,
         "spectral_loss": 0.0,
         "stft_loss": 0.0,
+        "spectral_band": "full",
         "adversarial": 0.0,
         "discriminator_lr": None,
         "keep_low_band": False,
@@ -540,6 +548,7 @@ class DualBranchSR(PatchUpsampler):
             polyphase=False,
             spectral_loss=0.0,
             stft_loss=0.0,
+            spectral_band="full",
             adversarial=0.0,
             keep_low_band=False,
             overlap=0.5,
