@@ -99,7 +99,29 @@ CANDIDATES.update(
         ),
     }
 )
+CANDIDATES.update(
+    {
+        "candidate log frequency branch": (
+            "DualBranchSR",
+            {**RECIPE, "frequency_scale": "log"},
+            "the recipe with a frequency branch on log magnitudes",
+        ),
+        "candidate filter mix": (
+            "DualBranchSR",
+            RECIPE,
+            "the recipe on pairs made by a mix of anti-alias filters and cutoffs (PAIRS)",
+        ),
+        "candidate long patches": (
+            "DualBranchSR",
+            {**RECIPE, "patch_len": 8192},
+            "the recipe on patches of 8192 samples (the metric's frame fits; MR-STFT at 512-2048)",
+        ),
+    }
+)
 ROWS.update(CANDIDATES)
+#: Rows whose training pairs are made otherwise than the quality table's (``make_pairs`` options;
+#: the scores stay on the table's test inputs, the Chebyshev decimation).
+PAIRS = {"candidate filter mix": {"method": "mix", "cutoff": (0.8, 1.0), "random_state": 0}}
 
 #: Rows that also get ``--leading-minutes``.
 LEADING = ("DualBranchSR paper objective", "DualBranchSR recipe")
@@ -117,7 +139,8 @@ METRICS = {
 def row_digest(row):
     """8 hex digits of the row's definition: cells of an edited row are new cells."""
     estimator, params, _ = ROWS[row]
-    text = json.dumps([estimator, params], sort_keys=True, default=repr)
+    definition = [estimator, params] + ([PAIRS[row]] if row in PAIRS else [])
+    text = json.dumps(definition, sort_keys=True, default=repr)
     return hashlib.blake2b(text.encode(), digest_size=4).hexdigest()
 
 
@@ -166,7 +189,7 @@ def run_cell(row, minutes, args):
             model = load_model(path, allow_pickle=False)
             record.update(json.loads((work / f"{name}.train.json").read_text()))
         else:
-            X, y = quality.training_pairs(train, RATE, args.smoke)
+            X, y = quality.training_pairs(train, RATE, args.smoke, **PAIRS.get(row, {}))
             model = make_model(row, minutes * 60, work / f"{name}.ckpt", args.seed, args.smoke)
             start = time.perf_counter()
             model.fit(X, y)
@@ -262,6 +285,8 @@ def write_report(records, failures, args, out):
             continue
         estimator, params, what = ROWS[row]
         shown = "" if params is None else f" Parameters: `{json.dumps(params, sort_keys=True)}`."
+        if row in PAIRS:
+            shown += f" Training pairs: `make_pairs(..., {', '.join(f'{k}={v!r}' for k, v in PAIRS[row].items())})`."
         lines += [
             f"## {row}",
             "",

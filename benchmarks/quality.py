@@ -105,12 +105,13 @@ def segment_length(rate):
     return 8192 if 8192 % (2 * rate) == 0 else 8448
 
 
-def training_pairs(train, rate, smoke=False):
+def training_pairs(train, rate, smoke=False, **options):
+    """The table's training pairs; ``options`` go to ``make_pairs`` (e.g. ``method="mix"``)."""
     from audiosr import make_pairs
 
     segment = segment_length(rate) // (2 if smoke else 1)
     # 50 % overlap; near-silent segments teach nothing (TFNet drops them too).
-    return make_pairs(train, rate, segment=segment, hop=segment // 2, min_rms=0.0 if smoke else 0.01)
+    return make_pairs(train, rate, segment=segment, hop=segment // 2, min_rms=0.0 if smoke else 0.01, **options)
 
 
 # ----------------------------------------------------------------------------- models

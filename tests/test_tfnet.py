@@ -292,3 +292,43 @@ def test_models_saved_before_normalize_existed_load_unnormalized(tmp_path):
     loaded = load_model(path)
     assert loaded.normalize is False and loaded.module_.normalize is False
     np.testing.assert_array_equal(loaded.transform(X), model.transform(X))
+
+
+# ------------------------------------------------------------------ log-scale frequency branch
+
+
+@pytest.mark.parametrize("polyphase", [True, False])
+def test_log_frequency_branch_trains_and_round_trips(polyphase, tmp_path):
+    from audiosr import load_model, save_model
+
+    y = 0.3 * np.random.default_rng(0).standard_normal((8, 1024)).astype(np.float32)
+    X = y[:, ::4].copy()
+    common = dict(rate=4, filters=(4, 8), kernel_sizes=(9, 5), patch_len=256, max_epochs=2, random_state=0)
+    linear = DualBranchSR(**common, polyphase=polyphase, device="cpu").fit(X, y)
+    log = DualBranchSR(**common, polyphase=polyphase, frequency_scale="log", device="cpu").fit(X, y)
+    assert np.isfinite(log.loss_curve_).all()
+    assert not np.allclose(linear.transform(X), log.transform(X))
+    save_model(log, tmp_path / "log.pt")
+    loaded = load_model(tmp_path / "log.pt", allow_pickle=False)
+    assert loaded.frequency_scale == "log"
+    np.testing.assert_allclose(loaded.transform(X), log.transform(X), atol=1e-6)
+
+
+def test_a_fresh_log_frequency_branch_adds_almost_nothing():
+    # exp(u - 10) of a near-zero U-Net output: the branch starts from the input's own spectrum.
+    torch = pytest.importorskip("torch")
+    module = TFNetModule(256, 4, (4, 8), (9, 5), 0.0, "frequency", True, polyphase=True, frequency_scale="log")
+    x = torch.randn(2, 256)
+    with torch.no_grad():
+        for p in module.freq.parameters():
+            p.zero_()
+        out = module(x)
+    assert torch.allclose(out, x, atol=1e-3)
+
+
+@pytest.mark.parametrize("value", ["db", None, 2])
+def test_bad_frequency_scale(value):
+    y = 0.3 * np.random.default_rng(0).standard_normal((4, 1024)).astype(np.float32)
+    with pytest.raises((ValueError, TypeError), match="frequency_scale"):
+        DualBranchSR(rate=4, frequency_scale=value, filters=(4, 8), kernel_sizes=(9, 5), patch_len=256).fit(y[:, ::4], y)
+    assert DualBranchSR.paper(4).frequency_scale == "linear"

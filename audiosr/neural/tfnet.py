@@ -14,8 +14,14 @@ from .layers import UNet1d, check_unet_params
 __all__ = ["DualBranchSR", "TFNetModule", "BRANCHES"]
 
 BRANCHES = ("both", "time", "frequency")
+FREQUENCY_SCALES = ("linear", "log")
 _MAG_EPS = 1e-12  # inside the square root of |F|: keeps |F| and its gradient finite at F = 0
 _LEVEL_FLOOR = 1e-4  # RMS below which patches are not scaled up further (-80 dBFS): silence stays silence
+# Log-scale frequency branch: magnitudes are floored at 1e-6 (-120 dB of a unit-RMS patch) before
+# the log, and the U-Net's output is read as exp(output + _LOG_OFFSET), so that the near-zero
+# output of a fresh U-Net adds ~-90 dB instead of a unit magnitude to every bin.
+_LOG_FLOOR = 1e-6
+_LOG_OFFSET = -10.0
 
 
 def _magnitude(spec):
@@ -52,14 +58,28 @@ class TFNetModule(nn.Module):
         are the ``N / 2`` bins the replicator's tiles would cover. ``False``: the
         paper's branches, both at the high rate, the frequency branch on the
         replicated magnitudes.
+    frequency_scale : {"linear", "log"}, default="linear"
+        What the frequency branch's U-Net reads and writes: magnitudes, or natural-log
+        magnitudes (read as ``log max(|F|, 1e-6)``, written as ``exp(u - 10)``), on
+        which a gain is a constant offset.
     """
 
     def __init__(
-        self, patch_len, rate, filters, kernel_sizes, dropout, branches, residual, normalize=False, polyphase=False
+        self,
+        patch_len,
+        rate,
+        filters,
+        kernel_sizes,
+        dropout,
+        branches,
+        residual,
+        normalize=False,
+        polyphase=False,
+        frequency_scale="linear",
     ):
         super().__init__()
         self.patch_len, self.rate, self.branches, self.residual = patch_len, rate, branches, residual
-        self.normalize, self.polyphase = normalize, polyphase
+        self.normalize, self.polyphase, self.frequency_scale = normalize, polyphase, frequency_scale
         channels = rate if polyphase else 1
         if branches in ("both", "time"):
             self.time = UNet1d(filters, kernel_sizes, dropout, in_channels=channels, out_channels=channels)
@@ -93,13 +113,18 @@ class TFNetModule(nn.Module):
         phases = x.unflatten(1, (-1, self.rate)).transpose(1, 2)
         return self.time(phases).transpose(1, 2).flatten(1)
 
+    def _frequency_unet(self, mag):
+        if self.frequency_scale == "linear":
+            return self.freq(mag)
+        return torch.exp(self.freq(torch.log(mag.clamp_min(_LOG_FLOOR))) + _LOG_OFFSET)
+
     def _frequency_branch(self, mag_in):
         if not self.polyphase:
             dc, replicated = self.replicate(mag_in)
-            return dc, self.freq(replicated[:, None])[:, 0]
+            return dc, self._frequency_unet(replicated[:, None])[:, 0]
         n_low = self.patch_len // (2 * self.rate)
         # Output channel k is the k-th tile of the replicator's layout: bins k*n_low + 1 ...
-        return mag_in[:, :1], self.freq(mag_in[:, None, 1 : 1 + n_low]).flatten(1)
+        return mag_in[:, :1], self._frequency_unet(mag_in[:, None, 1 : 1 + n_low]).flatten(1)
 
     def _forward(self, x):
         if self.branches != "frequency":
@@ -292,6 +317,10 @@ class DualBranchSR(PatchUpsampler):
         Run both branches at the low rate (see "Fast architecture" above); ``False`` is
         the paper's layout, both U-Nets at the high rate. Models saved before the
         parameter existed load with ``False``.
+    frequency_scale : {"linear", "log"}, default="linear"
+        What the frequency branch regresses: linear magnitudes (the paper's code) or
+        natural-log magnitudes (read as ``log |F|``, written back through ``exp``), on
+        which a gain is an offset and quiet bins weigh as much as loud ones.
     spectral_loss : float, default=0.0
         Weight of a log-spectral distance term (:func:`audiosr.neural.losses.log_spectral_loss`,
         in bels) added to the waveform loss (see above); 0.003 is the setting measured
@@ -444,6 +473,7 @@ class DualBranchSR(PatchUpsampler):
         residual=True,
         normalize=True,
         polyphase=True,
+        frequency_scale="linear",
         spectral_loss=0.0,
         stft_loss=0.0,
         spectral_band="full",
@@ -478,6 +508,7 @@ class DualBranchSR(PatchUpsampler):
         self.residual = residual
         self.normalize = normalize
         self.polyphase = polyphase
+        self.frequency_scale = frequency_scale
         self.spectral_loss = spectral_loss
         self.stft_loss = stft_loss
         self.spectral_band = spectral_band
@@ -514,6 +545,7 @@ class DualBranchSR(PatchUpsampler):
         "discriminator_lr": None,
         "keep_low_band": False,
         "polyphase": False,
+        "frequency_scale": "linear",
         "overlap": 0.5,
     }
 
@@ -546,6 +578,7 @@ class DualBranchSR(PatchUpsampler):
             residual=False,
             normalize=False,
             polyphase=False,
+            frequency_scale="linear",
             spectral_loss=0.0,
             stft_loss=0.0,
             spectral_band="full",
@@ -565,6 +598,7 @@ class DualBranchSR(PatchUpsampler):
         super()._check_params()
         check_unet_params(self.filters, self.kernel_sizes, self.dropout)
         check_choice(self.branches, BRANCHES, name="branches")
+        check_choice(self.frequency_scale, FREQUENCY_SCALES, name="frequency_scale")
         for name in ("residual", "normalize", "polyphase"):
             if not isinstance(getattr(self, name), (bool, int)):
                 raise TypeError(f"{name} must be True or False, got {getattr(self, name)!r}.")
@@ -583,6 +617,7 @@ class DualBranchSR(PatchUpsampler):
             residual=bool(self.residual),
             normalize=bool(self.normalize),
             polyphase=bool(self.polyphase),
+            frequency_scale=self.frequency_scale,
         )
 
     def _make_module(self, **kwargs):
