@@ -20,8 +20,11 @@ weights file; its index entry says on which maker it failed and by how much.
 
 Resumable: the training state is checkpointed after every epoch in ``--work``, and a
 killed run resumes there with what is left of its budget; a finished model in ``--work``
-is not trained again (only checked and shipped). Two processes may train different
-models (``--only``) at once; they share the index under a lock.
+is not trained again (only checked and shipped), unless it was trained with other
+parameters than the current recipe, which is refused: delete ``<work>/<name>.pt`` and
+``<work>/<name>.ckpt`` to start a model over. Two processes may train different models
+(``--only``) at once; they share the index under a lock. A model that fails with an
+error does not stop the others (the exit status says so).
 
 Usage (the integrator's run: two background processes, one torch thread each)::
 
@@ -146,6 +149,10 @@ def licence_facts(names):
 # ----------------------------------------------------------------------------- training
 
 
+#: Estimator parameters of a run, not of the recipe: a finished model is reused whatever they are.
+_RUN_PARAMS = {"checkpoint", "max_time", "max_epochs", "verbose", "device", "n_threads", "warm_start"}
+
+
 def make_estimator(name, spec, minutes, work, smoke):
     params = {**OVERRIDES, **(SMOKE_PARAMS if smoke else {})}
     return DualBranchSR(
@@ -158,9 +165,9 @@ def make_estimator(name, spec, minutes, work, smoke):
     )
 
 
-def command_of(name, args):
+def command_of(name, minutes, args):
     """The command that reproduces one model (its budget included)."""
-    parts = ["python scripts/train_pretrained.py", f"--data {args.data}", f"--minutes {args.minutes:g}"]
+    parts = ["python scripts/train_pretrained.py", f"--data {args.data}", f"--minutes {minutes:g}"]
     parts.append(f"--only {name}")
     if args.threads != 1:
         parts.append(f"--threads {args.threads}")
@@ -182,12 +189,21 @@ def train(name, spec, args):
     import torch
 
     finished = args.work / f"{name}.pt"
-    if finished.exists():
-        model = load_model(finished)
-        log(name, f"finished model found in {finished}: not trained again")
-        return model, model.metadata_["training_record"]
-    train_set = load_split(args.data, spec, "train", args.smoke)
     model = make_estimator(name, spec, args.minutes, args.work, args.smoke)
+    if finished.exists():
+        done = load_model(finished)
+        changed = sorted(
+            k for k, v in model.get_params().items() if k not in _RUN_PARAMS and repr(done.get_params()[k]) != repr(v)
+        )
+        if changed:
+            raise ValueError(
+                f"{finished} was trained with other parameters ({', '.join(changed)}): delete it and "
+                f"{model.checkpoint} to train {name} with the current recipe."
+            )
+        record = done.metadata_["training_record"]
+        log(name, f"finished model found in {finished} ({record['budget_minutes']:g} min): not trained again")
+        return done, record
+    train_set = load_split(args.data, spec, "train", args.smoke)
     patch_len = model._resolved_patch_len(spec["rate"])
     segment = PATCHES_PER_SEGMENT * patch_len if not args.smoke else 2 * patch_len
     X, y = make_pairs(
@@ -212,8 +228,10 @@ def train(name, spec, args):
     done = checkpoint_progress(model.checkpoint)
     seconds = done["elapsed"] if done is not None else time.perf_counter() - start
     examples = len(X) * (segment // patch_len)
+    threads = torch.get_num_threads()
     kinds = sorted({r["kind"] for r in train_set.rows})
     record = {
+        "budget_minutes": args.minutes,
         "kinds": kinds,
         "files": len(train_set.rows),
         "pairs": int(len(X)),
@@ -224,7 +242,7 @@ def train(name, spec, args):
         "epochs": round(model.t_ / examples, 3),
         "epochs_begun": int(model.n_iter_),
         "parameters": int(sum(p.numel() for p in model.module_.parameters())),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads",
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {threads} torch thread{'s' * (threads != 1)}",
         "torch": torch.__version__,
         "git_commit": git_commit(),
     }
@@ -339,8 +357,8 @@ def card(name, spec, record, dtype, result, args):
             "cutoff": list(CUTOFF),
         },
         "training": {
-            "command": command_of(name, args),
-            "budget_minutes": args.minutes,
+            "command": command_of(name, record["budget_minutes"], args),
+            "budget_minutes": record["budget_minutes"],
             "seconds": record["seconds"],
             "epochs": record["epochs"],
             "epochs_begun": record["epochs_begun"],
@@ -484,14 +502,21 @@ def main(argv=None):
             print(f"rewrote {path}")
         return 0
     args.work.mkdir(parents=True, exist_ok=True)
+    failed = []
     for name in args.only or SPECS:
-        run_one(name, args)
+        try:
+            run_one(name, args)
+        except Exception as exc:  # one model's trouble must not stop the others of a long run
+            log(name, f"ERROR, nothing written for it: {type(exc).__name__}: {exc}")
+            failed.append(name)
     size = package_data_bytes(OUT.parent)
     if args.out.resolve() == OUT.resolve():
         verdict = "within" if size <= PACKAGE_LIMIT else "OVER"
         print(f"package data: {size / 2**20:.1f} MB, {verdict} the {PACKAGE_LIMIT / 2**20:.0f} MB limit", flush=True)
         print("Next: python scripts/train_pretrained.py --render (README table and docs page)", flush=True)
-    return 0
+    if failed:
+        print(f"failed: {', '.join(failed)} (see the ERROR lines above)", flush=True)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -131,6 +131,23 @@ def test_smoke_run_ships_records_reuses_and_resumes(zoo_script, corpus, tmp_path
     assert json.loads((out / "index.json").read_text()).keys() == index.keys()  # entries replaced, none lost
 
 
+def test_a_finished_model_of_another_recipe_is_refused_and_the_others_go_on(
+    zoo_script, corpus, tmp_path, monkeypatch, capsys
+):
+    out, work = tmp_path / "out", tmp_path / "work"
+    assert _run(zoo_script, corpus, out, work, "speech-x2-16k") == 0
+    before = (out / "index.json").read_text()
+    monkeypatch.setattr(zoo_script, "OVERRIDES", {"dropout": 0.2})
+    assert _run(zoo_script, corpus, out, work, "speech-x2-16k", "speech-x4-16k") == 1
+    log = capsys.readouterr().out
+    assert "[speech-x2-16k] ERROR, nothing written for it: ValueError:" in log
+    assert "trained with other parameters (dropout): delete it and" in log
+    assert "failed: speech-x2-16k" in log
+    index = json.loads((out / "index.json").read_text())
+    assert index["speech-x2-16k"] == json.loads(before)["speech-x2-16k"]  # untouched
+    assert index["speech-x4-16k"]["training"]["overrides"] == {"dropout": 0.2}
+
+
 def test_a_model_that_fails_the_rule_is_not_shipped(zoo_script, corpus, tmp_path, monkeypatch, capsys):
     out, work = tmp_path / "out", tmp_path / "work"
     out.mkdir()
