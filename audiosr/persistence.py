@@ -34,7 +34,7 @@ from pathlib import Path
 from ._version import __version__
 from .io import atomic_output
 
-__all__ = ["save_model", "load_model", "FORMAT_VERSION"]
+__all__ = ["save_model", "load_model", "FORMAT_VERSION", "WEIGHT_DTYPES"]
 
 FORMAT = "audiosr-weights"
 #: Version of the weights-file layout; files of a newer layout are refused.
@@ -80,7 +80,21 @@ def model_config(model, metadata=None, *, what="this saves"):
     return {"params": params, "fitted": fitted, "metadata": metadata or {}}
 
 
-def save_model(model, path, *, metadata=None):
+#: Storage types of the weights that :func:`save_model` accepts (``dtype``).
+WEIGHT_DTYPES = ("float32", "float16")
+
+
+def _check_dtype(dtype):
+    if dtype is None:
+        return "float32"
+    if dtype not in WEIGHT_DTYPES:
+        raise ValueError(
+            f"dtype must be one of {list(WEIGHT_DTYPES)} (how the weights are stored in the file), got {dtype!r}."
+        )
+    return dtype
+
+
+def save_model(model, path, *, metadata=None, dtype=None):
     """Save a fitted neural model as a weights file that is safe to load from anyone.
 
     Parameters
@@ -94,6 +108,11 @@ def save_model(model, path, *, metadata=None):
         JSON-serialisable facts kept with the model, e.g. ``{"input_sr": 16000,
         "trained_on": "...", "license": "..."}``. ``input_sr`` is checked by
         ``audiosr upsample --model``.
+    dtype : {"float32", "float16"} or None, default=None
+        How the floating-point weights are stored. ``"float16"`` halves the file
+        (for shipping models); :func:`load_model` gives them back as float32, so the
+        model computes as before on weights rounded to about 3 significant digits:
+        check its scores after the round trip. ``None`` means ``"float32"``.
 
     Examples
     --------
@@ -105,17 +124,26 @@ def save_model(model, path, *, metadata=None):
     >>> save_model(model, path, metadata={"input_sr": 8000})
     >>> np.allclose(load_model(path).transform(y[:, ::2]), model.transform(y[:, ::2]))
     True
+    >>> save_model(model, path, dtype="float16")  # half the size; loads back as float32
+    >>> next(load_model(path).module_.parameters()).dtype
+    torch.float32
     """
     import torch
 
+    dtype = _check_dtype(dtype)
     config = model_config(model, metadata, what="save_model saves")
+    state = {k: v.detach().cpu() for k, v in model.module_.state_dict().items()}
+    if dtype == "float16":
+        # Only float32 tensors: integer buffers (counters, indices) must stay exact.
+        state = {k: v.half() if v.dtype == torch.float32 else v for k, v in state.items()}
     payload = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "audiosr_version": __version__,
         "estimator": type(model).__name__,
         "config": json.dumps(config),
-        "state_dict": {k: v.detach().cpu() for k, v in model.module_.state_dict().items()},
+        "weights_dtype": dtype,
+        "state_dict": state,
     }
     with atomic_output(path) as tmp:
         torch.save(payload, tmp)
@@ -174,8 +202,12 @@ def _load_weights(path):
         setattr(model, key, value)
     model._module_kwargs_ = {k: tuple(v) if isinstance(v, list) else v for k, v in model._module_kwargs_.items()}
     module = model._make_module(**model._module_kwargs_)
+    state = payload["state_dict"]
+    if payload.get("weights_dtype", "float32") != "float32" and isinstance(state, dict):
+        # Stored in half precision to save space; the network computes in its own float32.
+        state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
     try:
-        module.load_state_dict(payload["state_dict"])
+        module.load_state_dict(state)
     except RuntimeError as exc:
         raise ValueError(
             f"the weights in '{path}' do not fit {name}'s network (saved by audiosr {payload.get('audiosr_version')}?): {exc}"

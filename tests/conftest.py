@@ -61,3 +61,85 @@ def lsd_gain_over_spline(harmonic):
         return lsd(test, model.transform(X_test)), spline
 
     return run
+
+
+# ----------------------------------------------------------------------------- a tiny model zoo
+
+#: name -> (kinds, output rate, factor) of the tiny stand-ins for the shipped models.
+TINY_ZOO = {
+    "speech-x2-16k": (["speech", "speech16k"], 16000, 2),
+    "speech-x4-16k": (["speech", "speech16k"], 16000, 4),
+    "speech-x2-48k": (["speech"], 48000, 2),
+    "speech-x3-48k": (["speech"], 48000, 3),
+    "speech-x4-48k": (["speech"], 48000, 4),
+    "speech-x6-48k": (["speech"], 48000, 6),
+    "piano-x2-44k": (["piano"], 44100, 2),
+    "piano-x4-44k": (["piano"], 44100, 4),
+}
+#: Index entries without weights: one that failed the ship rule, and one whose stale
+#: weights file is still there but whose entry says it did not ship.
+TINY_ZOO_FAILED = {"speech-x8-48k": (["speech"], 48000, 8), "speech-x3-24k": (["speech"], 24000, 3)}
+
+
+def tiny_card(name, kinds, output_sr, rate, *, shipped=True):
+    """An index entry in the layout of scripts/train_pretrained.py, with made-up figures."""
+    scores = {"model": {"snr": 20.0, "lsd": 1.5, "lsd_hf": 1.7}, "sinc": {"snr": 20.1, "lsd": 2.0, "lsd_hf": 2.4}}
+    makers = ("iir", "fir", "poly", "soxr_hq", "soxr_vhq", "fft", "butter")
+    failures = {} if shipped else {"fft": "LSD 2.100 is not below sinc's 2.000"}
+    return {
+        "name": name,
+        "description": f"{kinds[0]}, {output_sr // rate} Hz -> {output_sr} Hz",
+        "rate": rate,
+        "input_sr": output_sr // rate,
+        "output_sr": output_sr,
+        "shipped": shipped,
+        "non_commercial": True,
+        "licence_note": "test data",
+        "trained_on": {"kinds": kinds, "files": 2, "pairs": 4, "licences": ["CC0"], "input_makers": list(makers[:1]),
+                       "cutoff": [0.8, 1.0]},  # fmt: skip
+        "training": {"command": f"python scripts/train_pretrained.py --only {name}", "budget_minutes": 60,
+                     "epochs": 1.5, "seconds": 3600.0, "weights_dtype": "float16"},  # fmt: skip
+        "validation": {"split": "valid", "files": 2, "makers": {m: scores for m in makers}},
+        "test": {"split": "test", "files": 3, "makers": {m: scores for m in makers}},
+        "ship_rule": {"rule": "the rule", "failures": failures},
+    }
+
+
+def build_tiny_zoo(folder):
+    """Tiny fitted DualBranchSR models for the ``TINY_ZOO`` rates, with an index, in ``folder``."""
+    import json
+
+    from audiosr import DualBranchSR, save_model
+
+    folder.mkdir(parents=True, exist_ok=True)
+    index = {}
+    for name, (kinds, output_sr, rate) in TINY_ZOO.items():
+        model = DualBranchSR(rate=rate, filters=(4, 8), kernel_sizes=(9, 5), max_epochs=1, random_state=0, device="cpu")
+        y = harmonic_signals(2, model._resolved_patch_len(rate), sr=output_sr)
+        meta = tiny_card(name, kinds, output_sr, rate)
+        save_model(model.fit(y[:, ::rate], y), folder / f"{name}.pt", metadata=meta, dtype="float16")
+        index[name] = meta
+    for name, (kinds, output_sr, rate) in TINY_ZOO_FAILED.items():
+        index[name] = tiny_card(name, kinds, output_sr, rate, shipped=False)
+    # A stale file of a model that did not ship: the index entry decides.
+    (folder / "speech-x3-24k.pt").write_bytes((folder / "speech-x3-48k.pt").read_bytes())
+    (folder / "index.json").write_text(json.dumps(index, indent=2))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_zoo_folder(tmp_path_factory):
+    return build_tiny_zoo(tmp_path_factory.mktemp("zoo"))
+
+
+@pytest.fixture
+def tiny_zoo(tiny_zoo_folder, monkeypatch):
+    """The pretrained registry (and what caches it) pointed at the tiny zoo; restored after."""
+    from audiosr import planning, pretrained
+
+    pretrained._index.cache_clear()
+    planning._load_pretrained.cache_clear()
+    monkeypatch.setattr(pretrained, "_folder", lambda: tiny_zoo_folder)
+    yield tiny_zoo_folder
+    pretrained._index.cache_clear()
+    planning._load_pretrained.cache_clear()

@@ -764,10 +764,30 @@ def test_evaluate_bad_rate(tmp_path, capsys, rate):
 # ----------------------------------------------------------------------------- demo
 
 
-def pretrained_for_demo():
-    """clip -> the shipped pretrained model for its rates (x4), where one exists."""
-    found = {"speech": audiosr.pretrained.find(12000, 48000), "piano": audiosr.pretrained.find(11025, 44100)}
-    return {clip: name for clip, name in found.items() if name}
+def demo_files(rate=4):
+    """The files `audiosr demo` must write, worked out from the pretrained index independently of audiosr.demo."""
+    clips = {"speech": 48000, "piano": 44100}
+    files = set()
+    for clip, sr in clips.items():
+        files |= {f"{clip}_reference.wav", f"{clip}_input_x{rate}.wav", f"{clip}_x{rate}.png"}
+        files |= {f"{clip}_{m}_x{rate}.wav" for m in CLASSICAL_METHODS}
+        for name in audiosr.pretrained.list():
+            meta = audiosr.pretrained.info(name)
+            if clip not in meta["trained_on"]["kinds"] or meta["output_sr"] > sr:
+                continue
+            prefix = clip if meta["output_sr"] == sr else f"{clip}_{meta['output_sr'] / 1000:g}k"
+            r = meta["rate"]
+            files |= {f"{prefix}_reference.wav", f"{prefix}_input_x{r}.wav", f"{prefix}_x{r}.png"}
+            files |= {f"{prefix}_sinc_x{r}.wav", f"{prefix}_{name}_x{r}.wav"}
+    return sorted(files)
+
+
+def _demo_table(out):
+    """The rows of the demo's results table: [clip, rates, method, SNR, LSD, LSD-HF]."""
+    lines = [line.split() for line in out.splitlines()]
+    start = lines.index(["clip", "rates", "method", "SNR", "dB", "LSD", "LSD-HF"]) + 2
+    end = lines.index([], start)
+    return lines[start:end]
 
 
 def test_demo_writes_files_and_refuses_to_overwrite(tmp_path, capsys):
@@ -775,13 +795,7 @@ def test_demo_writes_files_and_refuses_to_overwrite(tmp_path, capsys):
     assert main(["demo", "-o", str(out)]) == 0
     captured = capsys.readouterr()
     names = sorted(p.name for p in out.iterdir())
-    expected = sorted(
-        [f"{clip}_reference.wav" for clip in ("speech", "piano")]
-        + [f"{clip}_input_x4.wav" for clip in ("speech", "piano")]
-        + [f"{clip}_{m}_x4.wav" for clip in ("speech", "piano") for m in CLASSICAL_METHODS]
-        + [f"{clip}_x4.png" for clip in ("speech", "piano")]
-        + [f"{clip}_{name}_x4.wav" for clip, name in pretrained_for_demo().items()]
-    )
+    expected = demo_files()
     assert names == expected
     assert (out / "speech_x4.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     for clip, sr in (("speech", 48000), ("piano", 44100)):
@@ -792,21 +806,46 @@ def test_demo_writes_files_and_refuses_to_overwrite(tmp_path, capsys):
         for method in CLASSICAL_METHODS:
             est = sf.info(str(out / f"{clip}_{method}_x4.wav"))
             assert (est.samplerate, est.frames) == (sr, ref.frames)
-    table_lines = [line.split() for line in captured.out.splitlines()]
-    assert ["clip", "method", "SNR", "dB", "LSD", "LSD-HF"] in table_lines
-    for clip in ("speech", "piano"):
+    rows = _demo_table(captured.out)
+    for clip, rates in (("speech", "12k->48k"), ("piano", "11.025k->44.1k")):
         for method in CLASSICAL_METHODS:
-            row = next(line for line in table_lines if line[:2] == [clip, method])
-            assert len(row) == 5 and all(re.fullmatch(r"-?\d+\.\d+", v) for v in row[2:])
+            row = next(line for line in rows if line[:3] == [clip, rates, method])
+            assert len(row) == 6 and all(re.fullmatch(r"-?\d+\.\d+", v) for v in row[3:])
     assert f"Wrote {len(expected)} files" in captured.out
-    for clip, name in pretrained_for_demo().items():
-        row = next(line for line in table_lines if line[:2] == [clip, name])
-        assert len(row) == 5
+    shown = {row[2] for row in rows} - set(CLASSICAL_METHODS)
+    assert shown == {n for n in audiosr.pretrained.list() if any(f"_{n}_x" in f for f in expected)}
 
     before = _snapshot(out)
     assert main(["demo", "-o", str(out)]) != 0
     assert "pass --force" in capsys.readouterr().err
     assert _snapshot(out) == before
+
+
+def test_demo_shows_every_shipped_model_from_the_index(tiny_zoo, tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "-o", str(out)]) == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert names == demo_files()
+    # Each model on its clip at its own rates, beside sinc; 16 kHz models on the clip resampled to 16 kHz.
+    for name, case in [
+        ("speech-x3-48k", "speech_{}_x3.wav"),  # 16 -> 48 kHz
+        ("speech-x2-48k", "speech_{}_x2.wav"),
+        ("speech-x4-48k", "speech_{}_x4.wav"),
+        ("speech-x6-48k", "speech_{}_x6.wav"),
+        ("speech-x2-16k", "speech_16k_{}_x2.wav"),
+        ("speech-x4-16k", "speech_16k_{}_x4.wav"),
+        ("piano-x2-44k", "piano_{}_x2.wav"),
+        ("piano-x4-44k", "piano_{}_x4.wav"),
+    ]:
+        assert case.format(name) in names and case.format("sinc") in names
+    # The entries that did not ship (one with a stale weights file) are not shown.
+    assert not [n for n in names if "x8" in n or "speech-x3-24k" in n]
+    low, ref = sf.info(str(out / "speech_16k_input_x2.wav")), sf.info(str(out / "speech_16k_reference.wav"))
+    assert (low.samplerate, ref.samplerate, ref.frames) == (8000, 16000, 2 * low.frames)
+    rows = _demo_table(capsys.readouterr().out)
+    assert ["speech", "16k->48k", "speech-x3-48k"] in [row[:3] for row in rows]
+    # The classical methods per clip, the 8 models, and sinc beside the 6 that are not x4 at the clip's rate.
+    assert len(rows) == 2 * len(CLASSICAL_METHODS) + 8 + 6
 
 
 def test_demo_passes_options(tmp_path, monkeypatch):

@@ -48,6 +48,44 @@ def test_weights_round_trip_is_bit_exact(cls, tmp_path):
     assert payload["format"] == "audiosr-weights" and payload["estimator"] == cls.__name__
 
 
+@pytest.mark.parametrize("cls", [DualBranchSR, AudioUNet, SpectralDNN])
+def test_float16_weights_halve_the_file_and_load_as_float32(cls, tmp_path):
+    model, X = fitted(cls, rate=2)
+    save_model(model, tmp_path / "f32.pt")
+    save_model(model, tmp_path / "f16.pt", metadata={"input_sr": 8000}, dtype="float16")
+    payload = torch.load(tmp_path / "f16.pt", weights_only=True)  # still weights-only
+    assert payload["weights_dtype"] == "float16"
+    assert {v.dtype for v in payload["state_dict"].values() if v.is_floating_point()} == {torch.float16}
+    loaded = load_model(tmp_path / "f16.pt")
+    assert all(p.dtype == torch.float32 for p in loaded.module_.state_dict().values() if p.is_floating_point())
+    for name, value in model.module_.state_dict().items():
+        if value.is_floating_point():  # rounded to half precision, nothing else
+            torch.testing.assert_close(loaded.module_.state_dict()[name], value.half().float(), rtol=0, atol=0)
+    assert loaded.metadata_ == {"input_sr": 8000}
+    y16, y32 = loaded.transform(X), model.transform(X)
+    assert y16.dtype == y32.dtype and np.abs(y16 - y32).max() < 1e-2 * max(1e-3, np.abs(y32).max())
+    weights = sum(v.numel() for v in model.module_.state_dict().values())
+    assert (tmp_path / "f32.pt").stat().st_size - (tmp_path / "f16.pt").stat().st_size >= 2 * weights - 1024
+
+
+def test_float32_files_without_a_dtype_entry_still_load(tmp_path):
+    # Files written before the dtype option have no "weights_dtype" key.
+    model, X = fitted(DualBranchSR)
+    save_model(model, tmp_path / "m.pt")
+    payload = torch.load(tmp_path / "m.pt", weights_only=True)
+    del payload["weights_dtype"]
+    torch.save(payload, tmp_path / "old.pt")
+    np.testing.assert_array_equal(load_model(tmp_path / "old.pt").transform(X), model.transform(X))
+
+
+@pytest.mark.parametrize("dtype", ["float64", "bfloat16", "half", 16])
+def test_bad_weights_dtype(tmp_path, dtype):
+    model, _ = fitted(AudioUNet)
+    with pytest.raises(ValueError, match=r"dtype must be one of \['float32', 'float16'\]"):
+        save_model(model, tmp_path / "m.pt", dtype=dtype)
+    assert list(tmp_path.iterdir()) == []
+
+
 class _Touch:
     """Unpickles as a call that creates a file: proof that loading ran the file's code."""
 

@@ -149,3 +149,56 @@ def test_a_users_model_without_rates_runs_at_the_content_rate():
     model.fit(y[:, ::2], y)
     p = plan(_noise(0.5, 16000), sr=16000, method=model)
     assert (p.method_sr, p.target_sr, p.steps) == (16000, 32000, "AudioUNet x2 -> 32000 Hz")
+
+
+# ----------------------------------------------------------------------------- several models per output rate
+
+
+@pytest.mark.parametrize(
+    ("sr", "target", "steps"),
+    [
+        # Four models make 48 kHz: the one whose input rate is the file's rate runs.
+        (24000, 48000, "pretrained speech-x2-48k x2 -> 48000 Hz"),
+        (16000, 48000, "pretrained speech-x3-48k x3 -> 48000 Hz"),
+        (12000, 48000, "pretrained speech-x4-48k x4 -> 48000 Hz"),
+        (8000, 48000, "pretrained speech-x6-48k x6 -> 48000 Hz"),
+        # The same input rate, another target: the model that makes the target wins.
+        (8000, 16000, "pretrained speech-x2-16k x2 -> 16000 Hz"),
+        (4000, 16000, "pretrained speech-x4-16k x4 -> 16000 Hz"),
+        (22050, 44100, "pretrained piano-x2-44k x2 -> 44100 Hz"),
+        # No model makes the target from this rate: the nearest output above it, then soxr down ...
+        (8000, 32000, "pretrained speech-x6-48k x6 -> 48000 Hz, soxr 48000 -> 32000 Hz"),
+        # ... or below it, then soxr up, as before.
+        (11025, 48000, "pretrained piano-x4-44k x4 -> 44100 Hz, soxr 44100 -> 48000 Hz"),
+        # No model takes the rate: sinc, as before.
+        (32000, 48000, "sinc x2 -> 64000 Hz, soxr 64000 -> 48000 Hz"),
+        # Models in the index that did not ship are never picked, a stale weights file or not.
+        (6000, 48000, "sinc x8 -> 48000 Hz"),
+        (8000, 24000, "pretrained speech-x6-48k x6 -> 48000 Hz, soxr 48000 -> 24000 Hz"),
+    ],
+)
+def test_plan_picks_the_model_for_the_input_rate_among_several(tiny_zoo, sr, target, steps):
+    assert "speech-x8-48k" not in audiosr.pretrained.list() and "speech-x3-24k" not in audiosr.pretrained.list()
+    x = _noise(0.3, sr)
+    p = plan(x, target, sr=sr, detect=False)
+    assert p.steps == steps
+    assert p.apply(x).shape == (audiosr.signal.resampled_length(x.size, sr, target),)
+
+
+def test_plan_picks_the_model_for_the_content_rate_of_a_wider_container(tiny_zoo):
+    # 16 kHz material in a 48 kHz file: decimated to 16 kHz, then the x3 model, not the x2 one.
+    x = _noise(1, 48000, cutoff=7600)
+    p = plan(x, 48000, sr=48000)
+    assert p.effective_sr == 16000
+    assert p.steps == "soxr 48000 -> 16000 Hz, pretrained speech-x3-48k x3 -> 48000 Hz"
+
+
+def test_upsample_sr_on_the_command_line_uses_the_matching_model(tiny_zoo, tmp_path, capsys):
+    from audiosr.cli import main
+
+    for sr, name in ((16000, "speech-x3-48k"), (24000, "speech-x2-48k"), (8000, "speech-x6-48k")):
+        sf.write(tmp_path / f"in_{sr}.wav", _noise(0.3, sr), sr)
+        out = tmp_path / f"out_{sr}.wav"
+        assert main(["upsample", str(tmp_path / f"in_{sr}.wav"), "-o", str(out), "--sr", "48000", "--no-detect"]) == 0
+        assert f"pretrained {name} x{48000 // sr} -> 48000 Hz" in capsys.readouterr().err
+        assert sf.info(str(out)).samplerate == 48000

@@ -3,7 +3,12 @@
 Each model is a weights-only file (safe to load, see :mod:`audiosr.persistence`) with
 its metadata in ``index.json`` beside it: the up-sampling factor, the input and
 output sample rates, what it was trained on and under which licences, its figures
-on the test split, and the command that trained it (``scripts/train_pretrained.py``).
+on the validation and test splits for every input maker (the tools that make
+low-rate files), the ship rule's verdict, and the command that trained it
+(``scripts/train_pretrained.py``). :func:`card` shows it all as text.
+
+The index may also list models that failed the ship rule, with the reason; they have
+no weights file and are not offered by :func:`list`, :func:`find` or the command line.
 
 Examples
 --------
@@ -23,7 +28,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["list", "info", "load", "find", "path"]
+__all__ = ["list", "info", "card", "load", "find", "path"]
 
 
 def _folder():
@@ -43,14 +48,25 @@ def _missing_index(index):
     return FileNotFoundError(message)
 
 
-@lru_cache(maxsize=1)
-def _index():
-    # Package data does not change while running: read it once (the CLI asks per file).
-    index = _folder() / "index.json"
+def _read_index(folder=None):
+    """Every entry of ``index.json`` in ``folder`` (the package's by default), shipped or not."""
+    folder = _folder() if folder is None else Path(folder)
+    index = folder / "index.json"
     if not index.is_file():
         # Never an empty list: that reads as "no models ship" and silently drops them.
         raise _missing_index(index)
-    return {name: meta for name, meta in json.loads(index.read_text()).items() if (_folder() / f"{name}.pt").is_file()}
+    return {name: {"name": name, **meta} for name, meta in json.loads(index.read_text()).items()}
+
+
+@lru_cache(maxsize=1)
+def _index():
+    # Package data does not change while running: read it once (the CLI asks per file).
+    folder = _folder()
+    return {
+        name: meta
+        for name, meta in _read_index(folder).items()
+        if meta.get("shipped", True) and (folder / f"{name}.pt").is_file()
+    }
 
 
 def list():  # noqa: A001 - the registry's natural verb, as torch.hub.list
@@ -87,6 +103,33 @@ def info(name):
     if name not in index:
         raise ValueError(f"unknown pretrained model {name!r}; available: {builtins.list(sorted(index)) or 'none'}.")
     return copy.deepcopy(index[name])  # the cached index stays untouched by callers
+
+
+def card(name):
+    """A model's card as Markdown text: rates, data and licences, training, figures, verdict.
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`list`.
+
+    Returns
+    -------
+    text : str
+        The card: the training data's licences (with a non-commercial warning where
+        they require it), the budget, epochs and command, and the figures of the model
+        and of sinc on the test and validation splits for every input maker.
+
+    Examples
+    --------
+    >>> from audiosr import pretrained
+    >>> print(pretrained.card("speech-x4-16k"))  # doctest: +SKIP
+    # speech-x4-16k: speech, 4 kHz -> 16 kHz
+    ...
+    """
+    from ._cards import card_markdown
+
+    return card_markdown(info(name))
 
 
 def path(name):
