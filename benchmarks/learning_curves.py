@@ -41,19 +41,18 @@ sys.path.insert(0, str(HERE))
 import quality  # noqa: E402  (the table's data, pairs and epochs, so these runs match it)
 from _common import git_commit, run_environment  # noqa: E402
 
-#: The library's best training recipe for DualBranchSR (extra constructor parameters over
-#: the defaults). Edit this to the recipe that wins the comparisons of the quality issue;
-#: the cells of an edited recipe are new cells (their names carry a digest of it).
-#: The multi-resolution STFT loss won the 8-minute comparison of the candidates below
-#: (benchmarks/results/recipes.md: LSD 0.983 against 1.119 for spectral_loss=0.003).
-RECIPE = {"stft_loss": 0.005}
+#: The library's training recipe for DualBranchSR, spelled out (it is also the estimator's
+#: default, so that the cells keep their meaning if a default changes again); the cells of
+#: an edited recipe are new cells (their names carry a digest of it). The candidates below
+#: chose it (benchmarks/results/recipes.md): a light multi-resolution STFT loss.
+RECIPE = {"stft_loss": 0.0003}
 
 #: row -> (estimator, extra parameters, what it is). DualBranchSR uses the fast default
 #: architecture (polyphase); "paper objective" is the waveform squared error alone.
 ROWS = {
     "DualBranchSR paper objective": (
         "DualBranchSR",
-        {},
+        {"stft_loss": 0.0},
         "fast default architecture, waveform MSE only (the paper's objective)",
     ),
     "DualBranchSR recipe": ("DualBranchSR", RECIPE, "fast default architecture, the library's best recipe (RECIPE)"),
@@ -101,6 +100,12 @@ CANDIDATES.update(
 )
 CANDIDATES.update(
     {
+        "candidate MR-STFT 0.001": ("DualBranchSR", {"stft_loss": 0.001}, "the MR-STFT loss weighted five times less"),
+        "candidate MR-STFT 0.001 high band": (
+            "DualBranchSR",
+            {"stft_loss": 0.001, "spectral_band": "high"},
+            "the MR-STFT loss weighted five times less, on the band above the input's Nyquist frequency only",
+        ),
         "candidate log frequency branch": (
             "DualBranchSR",
             {**RECIPE, "frequency_scale": "log"},
@@ -118,10 +123,45 @@ CANDIDATES.update(
         ),
     }
 )
+#: The second round: the two winners of the first together (the lighter MR-STFT weight and the
+#: log-scale frequency branch), then one change at a time on top of them.
+_BASE2 = {"stft_loss": 0.001, "frequency_scale": "log"}
+CANDIDATES.update(
+    {
+        "candidate log branch + MR-STFT 0.001": ("DualBranchSR", _BASE2, "the log-scale frequency branch, MR-STFT 0.001"),
+        "candidate log branch + MR-STFT 0.0003": (
+            "DualBranchSR",
+            {**_BASE2, "stft_loss": 0.0003},
+            "the log-scale frequency branch, MR-STFT 0.0003",
+        ),
+        "candidate log branch + MR-STFT 0.001, long patches": (
+            "DualBranchSR",
+            {**_BASE2, "patch_len": 8192},
+            "the log-scale frequency branch, MR-STFT 0.001, patches of 8192 samples",
+        ),
+        "candidate log branch + MR-STFT 0.001, filter mix": (
+            "DualBranchSR",
+            _BASE2,
+            "the log-scale frequency branch, MR-STFT 0.001, pairs from the filter mix (PAIRS)",
+        ),
+        "candidate log branch + MR-STFT 0.0003, filter mix": (
+            "DualBranchSR",
+            {**_BASE2, "stft_loss": 0.0003},
+            "the log-scale frequency branch, MR-STFT 0.0003, pairs from the filter mix (PAIRS)",
+        ),
+        "candidate MR-STFT 0.0003": ("DualBranchSR", {"stft_loss": 0.0003}, "linear frequency branch, MR-STFT 0.0003"),
+        "candidate MR-STFT 0.0003, filter mix": (
+            "DualBranchSR",
+            {"stft_loss": 0.0003},
+            "linear frequency branch, MR-STFT 0.0003, pairs from the filter mix (PAIRS)",
+        ),
+    }
+)
 ROWS.update(CANDIDATES)
 #: Rows whose training pairs are made otherwise than the quality table's (``make_pairs`` options;
 #: the scores stay on the table's test inputs, the Chebyshev decimation).
-PAIRS = {"candidate filter mix": {"method": "mix", "cutoff": (0.8, 1.0), "random_state": 0}}
+_MIX = {"method": "mix", "cutoff": (0.8, 1.0), "random_state": 0}
+PAIRS = {row: _MIX for row in CANDIDATES if row.endswith("filter mix")}
 
 #: Rows that also get ``--leading-minutes``.
 LEADING = ("DualBranchSR paper objective", "DualBranchSR recipe")

@@ -332,3 +332,15 @@ def test_bad_frequency_scale(value):
     with pytest.raises((ValueError, TypeError), match="frequency_scale"):
         DualBranchSR(rate=4, frequency_scale=value, filters=(4, 8), kernel_sizes=(9, 5), patch_len=256).fit(y[:, ::4], y)
     assert DualBranchSR.paper(4).frequency_scale == "linear"
+
+
+def test_the_log_frequency_branch_never_invents_a_bin_louder_than_the_input_has():
+    module = TFNetModule(256, 4, (4, 8), (9, 5), 0.0, "frequency", False, polyphase=True, frequency_scale="log")
+    with torch.no_grad():
+        last = [p for p in module.freq.parameters()][-1]
+        last.fill_(50.0)  # exp(50 - 10): an exploding output
+        x = torch.randn(3, 256)
+        mag = torch.abs(torch.fft.rfft(x, norm="ortho"))
+        _, m = module._frequency_branch(mag)
+    assert torch.isfinite(m).all()
+    assert (m <= mag[:, 1 : 1 + 256 // 8].amax(dim=-1, keepdim=True) + 1e-6).all()

@@ -60,8 +60,9 @@ class TFNetModule(nn.Module):
         replicated magnitudes.
     frequency_scale : {"linear", "log"}, default="linear"
         What the frequency branch's U-Net reads and writes: magnitudes, or natural-log
-        magnitudes (read as ``log max(|F|, 1e-6)``, written as ``exp(u - 10)``), on
-        which a gain is a constant offset.
+        magnitudes (read as ``log max(|F|, 1e-6)``, written as ``exp(u - 10)`` and
+        capped at the loudest input bin of the patch), on which a gain is a constant
+        offset.
     """
 
     def __init__(
@@ -116,7 +117,10 @@ class TFNetModule(nn.Module):
     def _frequency_unet(self, mag):
         if self.frequency_scale == "linear":
             return self.freq(mag)
-        return torch.exp(self.freq(torch.log(mag.clamp_min(_LOG_FLOOR))) + _LOG_OFFSET)
+        out = torch.exp(self.freq(torch.log(mag.clamp_min(_LOG_FLOOR))) + _LOG_OFFSET)
+        # exp() is unbounded: an input unlike the training inputs (another anti-alias filter)
+        # could make it explode. No invented bin may be louder than the loudest bin the input has.
+        return torch.minimum(out, mag.amax(dim=-1, keepdim=True))
 
     def _frequency_branch(self, mag_in):
         if not self.polyphase:
@@ -253,16 +257,20 @@ class DualBranchSR(PatchUpsampler):
       passages with noise: on the speech benchmark (``benchmarks/results/lsd_investigation.md``)
       the unnormalised model's LSD in quiet frames was twice the spline's. With it the
       network is level-invariant (down to an RMS of 1e-4). :meth:`paper` sets False.
-    * **Spectral loss** (ours, off by default as in the paper): the paper trains on
+    * **Training recipe** (ours, ``stft_loss=0.0003`` by default): the paper trains on
       the waveform's squared error alone. Where the high band's phase cannot be
       predicted, that objective is minimised by leaving the band out (the mean of a
       random-phase sinusoid is zero), and the trained networks' high band came out
-      nearly as dark as the spline's (-19 dB on the speech benchmark).
-      ``spectral_loss=0.003`` adds a log-spectral distance term that puts the missing
-      energy back: on real speech it lowered LSD from 1.70 to 1.09 at the cost of
-      about 0.7 dB of SNR (``benchmarks/results/findings.md``). Choose it when the
-      high band's spectrum matters more than the waveform's error; on line spectra
-      (pure harmonic tones) it can do worse than the squared error alone.
+      nearly as dark as the spline's (-19 dB on the speech benchmark). The default adds
+      the multi-resolution STFT loss of Parallel WaveGAN with a small weight: on the
+      speech benchmark (speech-multi x4, 8 training minutes) it took LSD from 1.58 to
+      about 1.0 (0.35 of sinc's) while SNR stayed at the squared error's (14.0 dB);
+      larger weights (0.001 to 0.05) bought no measurable LSD and cost up to 1 dB of
+      SNR, and a log-spectral term (``spectral_loss``), a high-band-only comparison
+      (``spectral_band="high"``), a log-scale frequency branch
+      (``frequency_scale="log"``) and adversarial training did not measurably win
+      (``benchmarks/results/recipes.md``). Choose ``stft_loss=0`` for the squared
+      error alone.
     * **Low-band passthrough** (ours, ``keep_low_band=True`` by default): below 0.75 of
       the input's Nyquist frequency the output is the input's own band, above it the
       network's, through a linear-phase crossover (:mod:`audiosr.crossover`). On the
@@ -323,13 +331,14 @@ class DualBranchSR(PatchUpsampler):
         which a gain is an offset and quiet bins weigh as much as loud ones.
     spectral_loss : float, default=0.0
         Weight of a log-spectral distance term (:func:`audiosr.neural.losses.log_spectral_loss`,
-        in bels) added to the waveform loss (see above); 0.003 is the setting measured
-        on the benchmarks. 0 trains on the waveform loss alone, as the paper does.
-    stft_loss : float, default=0.0
+        in bels) added to the waveform loss (see above). 0 leaves it out: the
+        multi-resolution STFT term below did better on the benchmarks.
+    stft_loss : float, default=0.0003
         Weight of the multi-resolution STFT loss of Parallel WaveGAN (spectral
         convergence plus log-magnitude L1 at three resolutions scaled to the patch:
         :func:`audiosr.neural.losses.multi_resolution_stft_loss`) added to the waveform
-        loss. 0 (the default, as the paper) leaves it out.
+        loss: the library's recipe (see "Training recipe" above). 0 trains on the
+        waveform loss alone, as the paper (and :meth:`paper`) does.
     spectral_band : {"full", "high"}, default="full"
         Band the spectral terms (``spectral_loss``, ``stft_loss``) compare: every bin, or
         only the bins above the input's Nyquist frequency (``1 / rate`` of the output's),
@@ -475,7 +484,7 @@ class DualBranchSR(PatchUpsampler):
         polyphase=True,
         frequency_scale="linear",
         spectral_loss=0.0,
-        stft_loss=0.0,
+        stft_loss=0.0003,
         spectral_band="full",
         adversarial=0.0,
         discriminator_lr=None,
