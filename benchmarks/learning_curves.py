@@ -91,11 +91,6 @@ CANDIDATES.update(
             {"stft_loss": 0.005, "spectral_band": "high"},
             "the MR-STFT loss on the band above the input's Nyquist frequency only",
         ),
-        "candidate MR-STFT 0.02 high band": (
-            "DualBranchSR",
-            {"stft_loss": 0.02, "spectral_band": "high"},
-            "the MR-STFT loss weighted four times more, on the band above the input's Nyquist frequency only",
-        ),
     }
 )
 CANDIDATES.update(
@@ -108,18 +103,8 @@ CANDIDATES.update(
         ),
         "candidate log frequency branch": (
             "DualBranchSR",
-            {**RECIPE, "frequency_scale": "log"},
-            "the recipe with a frequency branch on log magnitudes",
-        ),
-        "candidate filter mix": (
-            "DualBranchSR",
-            RECIPE,
-            "the recipe on pairs made by a mix of anti-alias filters and cutoffs (PAIRS)",
-        ),
-        "candidate long patches": (
-            "DualBranchSR",
-            {**RECIPE, "patch_len": 8192},
-            "the recipe on patches of 8192 samples (the metric's frame fits; MR-STFT at 512-2048)",
+            {"stft_loss": 0.005, "frequency_scale": "log"},
+            "MR-STFT 0.005 with a frequency branch on log magnitudes",
         ),
     }
 )
@@ -202,7 +187,7 @@ def make_model(row, budget_s, checkpoint, seed=0, smoke=False):
     return DualBranchSR(rate=RATE, **common, **{**params, **tiny})
 
 
-def run_cell(row, minutes, args):
+def run_cell(row, minutes, seed, args):
     """Train (unless its model is saved) and score one (row, budget) cell; returns its record."""
     import torch
 
@@ -213,14 +198,14 @@ def run_cell(row, minutes, args):
     torch.set_num_threads(args.threads)
     work = Path(args.work) / "curves"
     work.mkdir(parents=True, exist_ok=True)
-    name = "sinc" if row == "Sinc" else stem(row, minutes, args.seed)
+    name = "sinc" if row == "Sinc" else stem(row, minutes, seed)
     cell = work / f"{name}.json"
     if cell.exists():
-        return json.loads(cell.read_text())
+        return add_makers(json.loads(cell.read_text()), cell, args)
     if args.no_train and row != "Sinc":
         return None  # reported as not run yet
     train, test, names, _ = quality.load_dataset(DATASET, args.data, args.smoke)
-    record = {"row": row, "minutes": minutes, "seed": args.seed, "git_commit": (git_commit()[0] or "")[:7]}
+    record = {"row": row, "minutes": minutes, "seed": seed, "git_commit": (git_commit()[0] or "")[:7]}
     if row == "Sinc":
         model = SincUpsampler(rate=RATE)
     else:
@@ -230,7 +215,7 @@ def run_cell(row, minutes, args):
             record.update(json.loads((work / f"{name}.train.json").read_text()))
         else:
             X, y = quality.training_pairs(train, RATE, args.smoke, **PAIRS.get(row, {}))
-            model = make_model(row, minutes * 60, work / f"{name}.ckpt", args.seed, args.smoke)
+            model = make_model(row, minutes * 60, work / f"{name}.ckpt", seed, args.smoke)
             start = time.perf_counter()
             model.fit(X, y)
             training = {
@@ -245,16 +230,40 @@ def run_cell(row, minutes, args):
             record.update(training)
     record.update(score(model, test, names))
     cell.write_text(json.dumps(record))
+    return add_makers(record, cell, args, model, test)
+
+
+def add_makers(record, cell, args, model=None, test=None):
+    """The cell's SNR and LSD on inputs made by each of ``--makers`` (kept in its record)."""
+    from audiosr.evaluation import evaluate
+
+    done = record.get("makers", {})
+    missing = [m for m in args.makers if m not in done]
+    if not missing:
+        return record
+    if model is None:
+        from audiosr import SincUpsampler, load_model
+
+        pt = cell.with_suffix(".pt")
+        if record["row"] != "Sinc" and not pt.exists():
+            return record  # the model is gone: no scores on other inputs
+        model = SincUpsampler(rate=RATE) if record["row"] == "Sinc" else load_model(pt, allow_pickle=False)
+    if test is None:
+        _, test, _, _ = quality.load_dataset(DATASET, args.data, args.smoke)
+    for row in evaluate(model, test, RATE, decimation=missing):
+        done[row["decimation"]] = {"snr": round(row["snr"], 4), "lsd": round(row["lsd"], 4)}
+    record["makers"] = done
+    cell.write_text(json.dumps(record))
     return record
 
 
 def tasks(args):
     """(row, minutes) of every cell, shortest budgets first (the curves fill from the left)."""
-    todo = [("Sinc", 0.0)]  # the reference line, always
+    todo = [("Sinc", 0.0, 0)]  # the reference line, always
     for row in (r for r in args.rows if r != "Sinc"):
         budgets = list(args.minutes) + (list(args.leading_minutes) if row in args.leading else [])
-        todo += [(row, m) for m in budgets]
-    return sorted(dict.fromkeys(todo), key=lambda t: (t[1], list(ROWS).index(t[0]) if t[0] in ROWS else -1))
+        todo += [(row, m, seed) for m in budgets for seed in args.seed]
+    return sorted(dict.fromkeys(todo), key=lambda t: (t[1], t[2], list(ROWS).index(t[0]) if t[0] in ROWS else -1))
 
 
 def run_all(todo, args):
@@ -290,8 +299,10 @@ def command(args):
         parts += ["--rows", *[f'"{r}"' for r in args.rows]]
     if args.name != "learning_curves":
         parts += ["--name", args.name]
-    if args.seed:
-        parts += ["--seed", str(args.seed)]
+    if args.seed != [0]:
+        parts += ["--seed", *map(str, args.seed)]
+    if args.makers:
+        parts += ["--makers", *args.makers]
     if args.no_train:
         parts.append("--no-train")
     return " ".join(parts)
@@ -310,7 +321,13 @@ def write_report(records, failures, args, out):
         "Epochs: passes over the training patches (frames for SpectralDNN), partial ones included.",
         "",
         f"Machine: {env['cpu']}, {env['logical_cpus']} logical CPUs, no GPU; torch {env['torch']}. ",
-        f"Command: `{command(args)}`.",
+        f"Command: `{command(args)}`."
+        + (
+            " (`--no-train`: this report gathers the cells that runs of the same command without it trained, "
+            "a few rows at a time.)"
+            if args.no_train
+            else ""
+        ),
         "",
     ]
     if sinc is not None:
@@ -319,8 +336,9 @@ def write_report(records, failures, args, out):
             f"LSD-HF {sinc['lsd_hf']:.3f}, LSD active {sinc['lsd_active']:.3f}.",
             "",
         ]
+    lines += summary_tables(records, args)
     for row in [r for r in ROWS if r in args.rows]:
-        cells = sorted((r for r in records if r["row"] == row), key=lambda r: r["minutes"])
+        cells = sorted((r for r in records if r["row"] == row), key=lambda r: (r["minutes"], r.get("seed", 0)))
         if not cells:
             continue
         estimator, params, what = ROWS[row]
@@ -336,8 +354,9 @@ def write_report(records, failures, args, out):
             "|---|---|---|---|---|---|---|---|",
         ]
         for r in cells:
+            seed = f" (seed {r['seed']})" if r.get("seed") else ""
             lines.append(
-                f"| {r['minutes']:g} | {fmt(r.get('epochs'), 2)} | {r['snr']:.2f} | {r['lsd']:.3f} | "
+                f"| {r['minutes']:g}{seed} | {fmt(r.get('epochs'), 2)} | {r['snr']:.2f} | {r['lsd']:.3f} | "
                 f"{r['lsd_hf']:.3f} | {r['lsd_active']:.3f} | {fmt(r.get('snr_vctk'), 2)} | "
                 f"{fmt(r.get('lsd_vctk'), 3)} |"
             )
@@ -345,11 +364,16 @@ def write_report(records, failures, args, out):
     for metric in METRICS:
         if (out / f"{args.name}_{metric}.png").exists():
             lines += [f"![{METRICS[metric][0]} against training minutes]({args.name}_{metric}.png)", ""]
-    done = {(r["row"], r["minutes"]) for r in records}
-    missing = [(row, m) for row, m in tasks(args) if row != "Sinc" and (row, m) not in done]
+    done = {(r["row"], r["minutes"], r.get("seed", 0)) for r in records}
+    missing = [(row, m, seed) for row, m, seed in tasks(args) if row != "Sinc" and (row, m, seed) not in done]
     if missing and args.no_train:
         lines += ["Not run yet (cells of the command above without a record):", ""]
-        lines += [f"* {row}: {', '.join(f'{m:g}' for r, m in missing if r == row)} min" for row in dict.fromkeys(r for r, _ in missing)]
+        for row in dict.fromkeys(r for r, _, _ in missing):
+            parts = []
+            for seed in sorted({sd for r, _, sd in missing if r == row}):
+                budgets = ", ".join(f"{m:g}" for r, m, sd in missing if r == row and sd == seed)
+                parts.append(f"{budgets} min" + (f" (seed {seed})" if seed else ""))
+            lines.append(f"* {row}: {'; '.join(parts)}")
         lines.append("")
     commits = sorted({r.get("git_commit", "") for r in records} - {""})
     lines += [f"Commits of the cells: {', '.join(commits) or '—'}.", ""]
@@ -358,8 +382,53 @@ def write_report(records, failures, args, out):
     (out / f"{args.name}.md").write_text("\n".join(lines))
 
 
+def summary_tables(records, args):
+    """One line per row at each budget (the rows side by side), and the scores per input maker."""
+    lines = []
+    for minutes in sorted({r["minutes"] for r in records if r["row"] != "Sinc"}):
+        cells = [r for row in ROWS for r in records if r["row"] == row and r["minutes"] == minutes]
+        if len(cells) < 2:
+            continue
+        lines += [
+            f"### All rows at {minutes:g} minutes",
+            "",
+            "| row | epochs | SNR dB | LSD | LSD-HF | LSD active | SNR VCTK | LSD VCTK |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for r in cells:
+            seed = f" (seed {r['seed']})" if r.get("seed") else ""
+            lines.append(
+                f"| {r['row']}{seed} | {fmt(r.get('epochs'), 2)} | {r['snr']:.2f} | {r['lsd']:.3f} | {r['lsd_hf']:.3f} | "
+                f"{r['lsd_active']:.3f} | {fmt(r.get('snr_vctk'), 2)} | {fmt(r.get('lsd_vctk'), 3)} |"
+            )
+        lines.append("")
+    if args.makers:
+        rows = [r for r in records if r.get("makers")]
+        rows.sort(key=lambda r: (r["row"] != "Sinc", r["minutes"]))
+        lines += [
+            "### SNR dB / LSD on inputs made by other tools",
+            "",
+            "The same test files decimated by each method of `audiosr.signal.decimate` (`iir` is the protocol "
+            "above, scipy's Chebyshev; `poly` scipy's resample_poly; `soxr_hq`/`soxr_vhq` soxr; `fft` FFT "
+            "resampling; `fir` scipy's FIR decimation; `butter` a zero-phase Butterworth).",
+            "",
+            "| row | minutes | " + " | ".join(args.makers) + " |",
+            "|---|---|" + "---|" * len(args.makers),
+        ]
+        for r in rows:
+            seed = f" (seed {r['seed']})" if r.get("seed") else ""
+            scores = [r["makers"].get(m) for m in args.makers]
+            lines.append(
+                f"| {r['row']}{seed} | {r['minutes']:g} | "
+                + " | ".join("—" if s is None else f"{s['snr']:.2f} / {s['lsd']:.3f}" for s in scores)
+                + " |"
+            )
+        lines.append("")
+    return lines
+
+
 def plot_curves(records, out, name="learning_curves"):
-    """One PNG per metric: minutes on a log axis, a line per row, the sinc reference as a horizontal line."""
+    """One PNG per metric: minutes on a log axis, a line per row (the mean over its seeds), the sinc reference."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -367,12 +436,18 @@ def plot_curves(records, out, name="learning_curves"):
     import matplotlib.ticker
 
     sinc = next((r for r in records if r["row"] == "Sinc"), None)
+    if len({r["minutes"] for r in records if r["row"] != "Sinc"}) < 2:
+        return  # one budget: the summary table says it all, a curve needs two points
     for metric, (label, higher) in METRICS.items():
         fig, ax = plt.subplots(figsize=(7, 4.5))
         for row in ROWS:
-            cells = sorted((r for r in records if r["row"] == row and metric in r), key=lambda r: r["minutes"])
-            if cells:
-                ax.plot([r["minutes"] for r in cells], [r[metric] for r in cells], marker="o", label=row)
+            by_budget = {}
+            for r in records:
+                if r["row"] == row and metric in r:
+                    by_budget.setdefault(r["minutes"], []).append(r[metric])
+            if by_budget:
+                budgets = sorted(by_budget)
+                ax.plot(budgets, [sum(by_budget[m]) / len(by_budget[m]) for m in budgets], marker="o", label=row)
         if sinc is not None and metric in sinc:
             ax.axhline(sinc[metric], color="grey", linestyle="--", label="Sinc (reference)")
         ax.set_xscale("log")
@@ -400,12 +475,18 @@ def main(argv=None):
         "--rows", nargs="+", default=[r for r in ROWS if r not in CANDIDATES], choices=["Sinc", *ROWS]
     )
     parser.add_argument("--name", default="learning_curves", help="file name of the report and prefix of the plots")
-    parser.add_argument("--seed", type=int, default=0, help="random_state of the models")
+    parser.add_argument("--seed", type=int, nargs="+", default=[0], help="random_state of the models (one cell each)")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--work", default=str(HERE / "work"))
     parser.add_argument("--out", default=str(HERE / "results"))
     parser.add_argument("--smoke", action="store_true", help="tiny models and 2-s clips: checks the script runs")
+    parser.add_argument(
+        "--makers",
+        nargs="*",
+        default=[],
+        help="also score every cell on inputs made by these audiosr.signal.decimate methods (e.g. poly soxr_hq)",
+    )
     parser.add_argument(
         "--no-train",
         action="store_true",

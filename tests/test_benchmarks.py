@@ -360,15 +360,56 @@ def test_learning_curves_candidates_have_their_own_report(tiny_corpus, tmp_path)
     assert curves.main(argv) == 0
     report = (out / "recipes.md").read_text()
     assert "## candidate MR-STFT" in report and "## DualBranchSR recipe" in report and "## AudioUNet" not in report
-    assert (out / "recipes_lsd.png").exists() and not (out / "learning_curves.md").exists()
+    assert not (out / "recipes_lsd.png").exists()  # one budget: no curve to draw
+    assert not (out / "learning_curves.md").exists()
     assert '--rows "candidate MR-STFT" "DualBranchSR recipe" --name recipes' in report
 
-    # --no-train reports the trained cells and lists the others without training them.
+    # --no-train reports the trained cells and lists the others (other budgets, other seeds) without
+    # training them; --makers scores the trained ones on inputs made by other tools, once.
     more = ["--data", str(tiny_corpus), "--smoke", "--minutes", "0.002", "0.004", "--jobs", "1", "--rows", *rows,
-            "--name", "recipes", "--work", str(work), "--out", str(out), "--no-train"]  # fmt: skip
+            "--name", "recipes", "--work", str(work), "--out", str(out), "--no-train", "--seed", "0", "1",
+            "--makers", "iir", "poly"]  # fmt: skip
     before = sorted(p.name for p in (work / "curves").iterdir())
     assert curves.main(more) == 0
     assert sorted(p.name for p in (work / "curves").iterdir()) == before
     report = (out / "recipes.md").read_text()
-    assert "Not run yet" in report and "* candidate MR-STFT: 0.004 min" in report
+    assert "Not run yet" in report and "* candidate MR-STFT: 0.004 min; 0.002, 0.004 min (seed 1)" in report
     assert "| 0.002 |" in report and "| 0.004 |" not in report
+    assert "### All rows at 0.002 minutes" in report and "| candidate MR-STFT | " in report
+    assert "| row | minutes | iir | poly |" in report and "--seed 0 1 --makers iir poly --no-train" in report
+    cell = next(p for p in (work / "curves").glob("candidate-mr-stft-0.002min-*.json") if ".train" not in p.name)
+    makers = json.loads(cell.read_text())["makers"]
+    assert set(makers) == {"iir", "poly"} and all(np.isfinite(list(m.values())).all() for m in makers.values())
+    # The protocol's own maker is the cell's main score.
+    assert makers["iir"]["snr"] == pytest.approx(json.loads(cell.read_text())["snr"], abs=1e-3)
+
+
+def test_lsd_floor_smoke_run_writes_the_report(tiny_corpus, tmp_path):
+    floor = _script("lsd_floor")
+    out = tmp_path / "results"
+    assert floor.main(["--data", str(tiny_corpus), "--smoke", "--out", str(out)]) == 0
+    report = (out / "lsd_floor.md").read_text()
+    rows = {line.split(" | ")[0][2:]: [float(v) for v in line.strip(" |").split(" | ")[1:]]
+            for line in report.splitlines() if line.startswith("| ") and "SNR dB" not in line and "---" not in line}  # fmt: skip
+    assert list(rows) == list(floor.ORACLES) and np.isfinite(list(rows.values())).all()
+
+
+def test_lsd_floor_oracles_rank_as_their_knowledge():
+    from audiosr.metrics import lsd
+
+    floor = _script("lsd_floor")
+    rng = np.random.default_rng(0)
+    t = np.arange(4 * 16000) / 16000
+    y = rng.standard_normal(t.size) * (1.2 + np.sin(2 * np.pi * 1.5 * t))  # noise with a moving level
+    scores = {o: lsd(y, floor.rebuild(y, 4, o, np.random.default_rng(1))) for o in floor.ORACLES}
+    # Knowing the exact magnitudes beats knowing a smoothed envelope, which beats a wrong level.
+    assert scores["exact envelope, random phase"] < scores["smoothed envelope, noise"] < scores["envelope off by 3 dB"]
+
+
+def test_lsd_floor_keeps_the_low_band():
+    floor = _script("lsd_floor")
+    y = np.random.default_rng(0).standard_normal(16000)
+    out = floor.rebuild(y, 4, "smoothed envelope, noise", np.random.default_rng(1))
+    assert out.shape == y.shape and np.isfinite(out).all()
+    low = lambda x: np.abs(np.fft.rfft(x))[200:1500]  # well below the input's Nyquist (bin 2000 of 8000)  # noqa: E731
+    np.testing.assert_allclose(low(out), low(y), rtol=0.05, atol=1e-6 * len(y))

@@ -263,10 +263,9 @@ class DualBranchSR(PatchUpsampler):
       random-phase sinusoid is zero), and the trained networks' high band came out
       nearly as dark as the spline's (-19 dB on the speech benchmark). The default adds
       the multi-resolution STFT loss of Parallel WaveGAN with a small weight: on the
-      speech benchmark (speech-multi x4, 8 training minutes) it took LSD from 1.58 to
-      about 1.0 (0.35 of sinc's) while SNR stayed at the squared error's (14.0 dB);
-      larger weights (0.001 to 0.05) bought no measurable LSD and cost up to 1 dB of
-      SNR, and a log-spectral term (``spectral_loss``), a high-band-only comparison
+      speech benchmark (speech-multi x4, 8 training minutes) it took LSD from 1.56 to
+      1.05 (0.37 of sinc's) for 0.3 dB of SNR (13.87 against 14.19 dB); larger weights
+      (0.001 to 0.05) bought no measurable LSD and cost up to 1.2 dB of SNR, and a log-spectral term (``spectral_loss``), a high-band-only comparison
       (``spectral_band="high"``), a log-scale frequency branch
       (``frequency_scale="log"``) and adversarial training did not measurably win
       (``benchmarks/results/recipes.md``). Choose ``stft_loss=0`` for the squared
