@@ -51,6 +51,11 @@ PARAMS = dict(
     n_iter_no_change=10,
     random_state=0,
     device="cpu",
+    # The waveform loss alone: with the default MR-STFT term the two runs agree step by step
+    # to float rounding too, but its log terms leave near-zero gradients whose rounding Adam
+    # turns into full-size steps, so the weights drift apart by ~1e-2 after two epochs. That
+    # the term splits over shards exactly is tested in test_losses.py.
+    stft_loss=0.0,
 )
 WEIGHT_ATOL = 2e-3
 SCORE_ATOL = 2e-3  # dB

@@ -182,3 +182,15 @@ def test_bad_spectral_band(value):
     y = harmonic_signals(4, 1024).astype(np.float32)
     with pytest.raises((ValueError, TypeError), match="spectral_band"):
         DualBranchSR(rate=4, stft_loss=1.0, spectral_band=value, **TINY).fit(y[:, ::4], y)
+
+
+@pytest.mark.parametrize("loss", [log_spectral_loss, multi_resolution_stft_loss])
+@pytest.mark.parametrize("split", [1, 2])
+def test_spectral_losses_split_over_shards_like_a_mean(loss, split):
+    # Data-parallel training weights each process's loss by its share of the batch; that is
+    # exact only if the loss of a batch is the mean of its examples' losses.
+    g = torch.Generator().manual_seed(split)
+    pred, target = torch.randn(3, 1024, generator=g, dtype=torch.float64), torch.randn(3, 1024, generator=g, dtype=torch.float64)
+    whole = loss(pred, target)
+    parts = split / 3 * loss(pred[:split], target[:split]) + (3 - split) / 3 * loss(pred[split:], target[split:])
+    assert whole.item() == pytest.approx(parts.item(), rel=1e-12)
