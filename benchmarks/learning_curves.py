@@ -390,7 +390,7 @@ def summary_tables(records, args):
         if len(cells) < 2:
             continue
         lines += [
-            f"### All rows at {minutes:g} minutes",
+            f"## All rows at {minutes:g} minutes",
             "",
             "| row | epochs | SNR dB | LSD | LSD-HF | LSD active | SNR VCTK | LSD VCTK |",
             "|---|---|---|---|---|---|---|---|",
@@ -406,7 +406,7 @@ def summary_tables(records, args):
         rows = [r for r in records if r.get("makers")]
         rows.sort(key=lambda r: (r["row"] != "Sinc", r["minutes"]))
         lines += [
-            "### SNR dB / LSD on inputs made by other tools",
+            "## SNR dB / LSD on inputs made by other tools",
             "",
             "The same test files decimated by each method of `audiosr.signal.decimate` (`iir` is the protocol "
             "above, scipy's Chebyshev; `poly` scipy's resample_poly; `soxr_hq`/`soxr_vhq` soxr; `fft` FFT "

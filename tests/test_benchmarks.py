@@ -375,7 +375,7 @@ def test_learning_curves_candidates_have_their_own_report(tiny_corpus, tmp_path)
     report = (out / "recipes.md").read_text()
     assert "Not run yet" in report and "* candidate MR-STFT: 0.004 min; 0.002, 0.004 min (seed 1)" in report
     assert "| 0.002 |" in report and "| 0.004 |" not in report
-    assert "### All rows at 0.002 minutes" in report and "| candidate MR-STFT | " in report
+    assert "## All rows at 0.002 minutes" in report and "| candidate MR-STFT | " in report
     assert "| row | minutes | iir | poly |" in report and "--seed 0 1 --makers iir poly --no-train" in report
     cell = next(p for p in (work / "curves").glob("candidate-mr-stft-0.002min-*.json") if ".train" not in p.name)
     makers = json.loads(cell.read_text())["makers"]
