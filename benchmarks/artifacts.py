@@ -23,7 +23,7 @@ Usage::
 
     python benchmarks/artifacts.py --data ../shared/data
 
-Writes ``artifacts.md`` to ``--out`` (default ``benchmarks/results``).
+Writes ``<--name>.md`` (default ``artifacts.md``) to ``--out`` (default ``benchmarks/results``).
 """
 
 from __future__ import annotations
@@ -44,7 +44,8 @@ sys.path.insert(0, str(HERE))
 from _common import git_commit, run_environment  # noqa: E402
 
 #: Shipped model -> (manifest kinds, sample rate) of its test files (as scripts/train_pretrained.py).
-MODELS = {"speech-x4-48k": (["speech"], 48000), "piano-x4-44k": (["piano"], 44100)}
+#: The models measured by default (the first shipped ones); ``--models`` takes any shipped model.
+MODELS = ("speech-x4-48k", "piano-x4-44k")
 #: Bins next to a bin left out of its neighbourhood (a Hann window's main lobe is 2 bins either side).
 GUARD = 2
 
@@ -204,7 +205,8 @@ def measure(name, args):
     from audiosr.datasets import load_manifest
     from audiosr.signal import decimate
 
-    kinds, sr = MODELS[name]
+    info = audiosr.pretrained.info(name)
+    kinds, sr = info["trained_on"]["kinds"], int(info["output_sr"])
     model = audiosr.pretrained.load(name)
     model.set_params(n_threads=args.threads)
     rate = int(model.rate_)
@@ -267,6 +269,8 @@ def write_report(measured, args, out):
         f"Command: `python benchmarks/artifacts.py --data ../shared/data --n-fft {args.n_fft} --half-width "
         f"{args.half_width} --other-overlap {args.other_overlap:g}"
         + (f" --files {args.files}" if args.files else "")
+        + (f" --models {' '.join(args.models)}" if list(args.models) != list(MODELS) else "")
+        + (f" --name {args.name}" if args.name != "artifacts" else "")
         + f"`. Commit {(commit or '?')[:7]}{' (with uncommitted changes)' if dirty else ''}.",
         "",
     ]
@@ -311,13 +315,13 @@ def write_report(measured, args, out):
             if not r["peaks"]:
                 lines.append("| — | | | | | |")
             lines += ["", f"({r['seconds']:.0f} s of up-sampling.)", ""]
-    (out / "artifacts.md").write_text("\n".join(lines))
+    (out / f"{args.name}.md").write_text("\n".join(lines))
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", default=os.environ.get("AUDIOSR_DATA", str(HERE.parent.parent / "shared" / "data")))
-    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    parser.add_argument("--models", nargs="+", default=list(MODELS), help="shipped models (audiosr.pretrained.list())")
     parser.add_argument("--n-fft", type=int, default=8192)
     parser.add_argument("--half-width", type=int, default=32, help="neighbourhood: bins on either side")
     parser.add_argument("--peaks", type=int, default=6, help="peaks reported per variant")
@@ -325,12 +329,18 @@ def main(argv=None):
     parser.add_argument("--files", type=int, default=0, help="at most this many test files (0: all)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", default=str(HERE / "results"))
+    parser.add_argument("--name", default="artifacts", help="file name of the report, without .md")
     args = parser.parse_args(argv)
+    import audiosr.pretrained
+
+    unknown = sorted(set(args.models) - set(audiosr.pretrained.list()))
+    if unknown:
+        parser.error(f"not shipped models: {', '.join(unknown)}; choose from {', '.join(audiosr.pretrained.list())}")
     measured = [measure(name, args) for name in args.models]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     write_report(measured, args, out)
-    print((out / "artifacts.md").read_text())
+    print((out / f"{args.name}.md").read_text())
     return 0
 
 

@@ -413,3 +413,10 @@ def test_lsd_floor_keeps_the_low_band():
     assert out.shape == y.shape and np.isfinite(out).all()
     low = lambda x: np.abs(np.fft.rfft(x))[200:1500]  # well below the input's Nyquist (bin 2000 of 8000)  # noqa: E731
     np.testing.assert_allclose(low(out), low(y), rtol=0.05, atol=1e-6 * len(y))
+
+
+def test_artifacts_refuses_a_model_that_is_not_shipped(tiny_corpus, capsys):
+    artifacts = _script("artifacts")
+    with pytest.raises(SystemExit):
+        artifacts.main(["--data", str(tiny_corpus), "--models", "speech-x9-99k"])
+    assert "not shipped models: speech-x9-99k" in capsys.readouterr().err
