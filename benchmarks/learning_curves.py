@@ -345,21 +345,8 @@ def write_report(records, failures, args, out):
         shown = "" if params is None else f" Parameters: `{json.dumps(params, sort_keys=True)}`."
         if row in PAIRS:
             shown += f" Training pairs: `make_pairs(..., {', '.join(f'{k}={v!r}' for k, v in PAIRS[row].items())})`."
-        lines += [
-            f"## {row}",
-            "",
-            f"{estimator}: {what}.{shown}",
-            "",
-            "| minutes | epochs | SNR dB | LSD | LSD-HF | LSD active | SNR VCTK | LSD VCTK |",
-            "|---|---|---|---|---|---|---|---|",
-        ]
-        for r in cells:
-            seed = f" (seed {r['seed']})" if r.get("seed") else ""
-            lines.append(
-                f"| {r['minutes']:g}{seed} | {fmt(r.get('epochs'), 2)} | {r['snr']:.2f} | {r['lsd']:.3f} | "
-                f"{r['lsd_hf']:.3f} | {r['lsd_active']:.3f} | {fmt(r.get('snr_vctk'), 2)} | "
-                f"{fmt(r.get('lsd_vctk'), 3)} |"
-            )
+        lines += [f"## {row}", "", f"{estimator}: {what}.{shown}", ""]
+        lines += score_table("minutes", [(f"{r['minutes']:g}", r) for r in cells])
         lines.append("")
     for metric in METRICS:
         if (out / f"{args.name}_{metric}.png").exists():
@@ -382,6 +369,21 @@ def write_report(records, failures, args, out):
     (out / f"{args.name}.md").write_text("\n".join(lines))
 
 
+def score_table(first, rows):
+    """Markdown lines of a scores table: ``first`` names the first column, ``rows`` are (label, cell)."""
+    lines = [
+        f"| {first} | epochs | SNR dB | LSD | LSD-HF | LSD active | SNR VCTK | LSD VCTK |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for label, r in rows:
+        seed = f" (seed {r['seed']})" if r.get("seed") else ""
+        lines.append(
+            f"| {label}{seed} | {fmt(r.get('epochs'), 2)} | {r['snr']:.2f} | {r['lsd']:.3f} | {r['lsd_hf']:.3f} | "
+            f"{r['lsd_active']:.3f} | {fmt(r.get('snr_vctk'), 2)} | {fmt(r.get('lsd_vctk'), 3)} |"
+        )
+    return lines
+
+
 def summary_tables(records, args):
     """One line per row at each budget (the rows side by side), and the scores per input maker."""
     lines = []
@@ -389,18 +391,8 @@ def summary_tables(records, args):
         cells = [r for row in ROWS for r in records if r["row"] == row and r["minutes"] == minutes]
         if len(cells) < 2:
             continue
-        lines += [
-            f"## All rows at {minutes:g} minutes",
-            "",
-            "| row | epochs | SNR dB | LSD | LSD-HF | LSD active | SNR VCTK | LSD VCTK |",
-            "|---|---|---|---|---|---|---|---|",
-        ]
-        for r in cells:
-            seed = f" (seed {r['seed']})" if r.get("seed") else ""
-            lines.append(
-                f"| {r['row']}{seed} | {fmt(r.get('epochs'), 2)} | {r['snr']:.2f} | {r['lsd']:.3f} | {r['lsd_hf']:.3f} | "
-                f"{r['lsd_active']:.3f} | {fmt(r.get('snr_vctk'), 2)} | {fmt(r.get('lsd_vctk'), 3)} |"
-            )
+        lines += [f"## All rows at {minutes:g} minutes", ""]
+        lines += score_table("row", [(r["row"], r) for r in cells])
         lines.append("")
     if args.makers:
         rows = [r for r in records if r.get("makers")]
