@@ -8,6 +8,7 @@ to the index appears without a change here; one that is not shipped does not.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from pathlib import Path
@@ -26,6 +27,12 @@ from .signal import decimate
 __all__ = ["run_demo"]
 
 
+@functools.lru_cache(maxsize=None)
+def _clip_sr(clip):
+    """Sample rate of a shipped clip (read from its header once)."""
+    return info(sample_path(clip)).samplerate
+
+
 def _khz(sr):
     return f"{sr / 1000:g}k"
 
@@ -39,7 +46,7 @@ def _cases(rate):
     """
     cases = {}
     for clip in SAMPLES:
-        sr = info(sample_path(clip)).samplerate
+        sr = _clip_sr(clip)
         own = {(clip, sr, rate): list(CLASSICAL_METHODS)}
         for name in pretrained.list():
             meta = pretrained.info(name)
@@ -53,9 +60,9 @@ def _cases(rate):
     return cases
 
 
-def _prefix(clip, output_sr, clip_sr):
+def _prefix(clip, output_sr):
     """File-name prefix of a case: the clip's name, with the output rate when the clip was resampled."""
-    return clip if output_sr == clip_sr else f"{clip}_{_khz(output_sr)}"
+    return clip if output_sr == _clip_sr(clip) else f"{clip}_{_khz(output_sr)}"
 
 
 def _files(out_dir, cases):
@@ -63,7 +70,7 @@ def _files(out_dir, cases):
     files = []
     seen = set()
     for (clip, output_sr, rate), methods in cases.items():
-        prefix = _prefix(clip, output_sr, info(sample_path(clip)).samplerate)
+        prefix = _prefix(clip, output_sr)
         if prefix not in seen:
             seen.add(prefix)
             files.append(out_dir / f"{prefix}_reference.wav")
@@ -125,7 +132,7 @@ def run_demo(out_dir="audiosr-demo", *, rate=4, force=False, echo=print):
     for (clip, sr, factor), methods in cases.items():
         y = references[(clip, sr)]
         low_sr = sr // factor
-        prefix = _prefix(clip, sr, info(sample_path(clip)).samplerate)
+        prefix = _prefix(clip, sr)
         x = decimate(y, factor)
         echo(f"{clip}: {len(y) / sr:.1f} s at {sr} Hz, input made at {low_sr} Hz (x{factor})")
         if prefix not in saved:
