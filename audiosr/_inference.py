@@ -24,7 +24,14 @@ from numpy.lib.stride_tricks import sliding_window_view
 from .threads import resolve_threads, split_batches
 from ._validation import check_choice, check_clips
 from .classical import CLASSICAL_METHODS
-from .crossover import check_keep_low_band, crossover_reach, low_band_passthrough
+from .crossover import (
+    check_high_band_gain,
+    check_keep_low_band,
+    crossover_reach,
+    gain_reach,
+    high_band_gain,
+    low_band_passthrough,
+)
 
 __all__ = [
     "INPUT_UPSAMPLERS",
@@ -316,8 +323,8 @@ def network_input_size(config, rate):
     return int(input_size(rate, **sizes))
 
 
-def upsample_with_network(X, rate, network, config, keep_low_band, n_threads=1):
-    """Up-sample clips with a network: checks, pipeline, low-band crossover, finiteness.
+def upsample_with_network(X, rate, network, config, keep_low_band, n_threads=1, high_gain=1.0):
+    """Up-sample clips with a network: checks, pipeline, low-band crossover, high-band gain, finiteness.
 
     Parameters
     ----------
@@ -336,6 +343,9 @@ def upsample_with_network(X, rate, network, config, keep_low_band, n_threads=1):
         Threads that run at the same time, each on a batch of the configuration's
         ``batch_size`` (:mod:`audiosr.threads`); ``None`` for the process setting or the
         automatic policy.
+    high_gain : float, default=1.0
+        Gain of the band above the input's Nyquist frequency
+        (:func:`audiosr.crossover.high_band_gain`), applied last.
 
     Returns
     -------
@@ -344,6 +354,7 @@ def upsample_with_network(X, rate, network, config, keep_low_band, n_threads=1):
     """
     upsample, _, _, sizes = _split(config)
     crossover = check_keep_low_band(keep_low_band)
+    high_gain = check_high_band_gain(high_gain)
     X = check_clips(X)
     peak = float(np.max(np.abs(X)))
     if peak > MAX_PEAK:
@@ -358,6 +369,8 @@ def upsample_with_network(X, rate, network, config, keep_low_band, n_threads=1):
         out = np.asarray(upsample(X, rate, run, **sizes), dtype=X.dtype)
     if crossover is not None:
         out = low_band_passthrough(out, X, rate, crossover=crossover)
+    if high_gain != 1.0:
+        out = high_band_gain(out, rate, high_gain)
     if not np.all(np.isfinite(out)):
         # Never hand back silent garbage: a non-finite output is a failure, said so.
         raise ValueError(
@@ -367,12 +380,14 @@ def upsample_with_network(X, rate, network, config, keep_low_band, n_threads=1):
     return out
 
 
-def stream_geometry(config, rate, keep_low_band):
+def stream_geometry(config, rate, keep_low_band, high_gain=1.0):
     """``(granularity, context)`` for streaming a model in blocks (see ``BaseUpsampler._stream_geometry``)."""
     _, geometry, _, sizes = _split(config)
     granularity, context = geometry(rate, **sizes)
     crossover = check_keep_low_band(keep_low_band)
-    if crossover is not None:
-        # The crossover filters the network's output: blocks need its reach on top, kept on the grid.
-        context += math.ceil(crossover_reach(rate, crossover) / granularity) * granularity
-    return granularity, context
+    # The crossover and the gain filter the network's output (in that order): blocks need
+    # their reaches on top, kept on the grid.
+    reach = crossover_reach(rate, crossover) if crossover is not None else 0
+    if check_high_band_gain(high_gain) != 1.0:
+        reach += gain_reach(rate)
+    return granularity, context + math.ceil(reach / granularity) * granularity

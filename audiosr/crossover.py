@@ -14,6 +14,15 @@ frequency. The two parts are complementary, so nothing is lost or doubled in the
 transition band: below it the output is the interpolated input, above it the model's
 output, each to within the filter's ripple (an 80 dB design: about ``1e-4``).
 
+:func:`high_band_gain` scales what lies above the input's Nyquist frequency, the band a
+model invents, by a constant, ``out = g * y + (1 - g) * LP(y)`` with ``LP`` the same kind
+of filter with its transition band just above that frequency. A model trained to get
+the high band's *level* right (a spectral loss) fills it with content of the right
+magnitude but, where the band cannot be predicted from the input, with the wrong phase;
+each such component adds its own energy to the error of the waveform, so a gain below one
+trades a darker high band (a higher LSD) for SNR. The shipped models carry a gain chosen
+on validation data (:func:`audiosr.evaluation.calibrate_bands`).
+
 Frequencies are fractions of the *input's* Nyquist frequency (``sr_low / 2``). Signals
 made by :func:`audiosr.decimate`'s default filter hold their band only up to 0.8 of it
 (the Chebyshev low-pass is -6 dB at 0.85 and -21 dB at 0.9), so the crossover must lie
@@ -39,10 +48,14 @@ from .classical import SincUpsampler
 
 __all__ = [
     "DEFAULT_CROSSOVER",
+    "GAIN_EDGE",
     "TRANSITION_WIDTH",
+    "check_high_band_gain",
     "check_keep_low_band",
     "crossover_filter",
     "crossover_reach",
+    "gain_reach",
+    "high_band_gain",
     "low_band_passthrough",
 ]
 
@@ -53,6 +66,13 @@ __all__ = [
 DEFAULT_CROSSOVER = 0.75
 #: Width of the transition band, as a fraction of the input's Nyquist frequency.
 TRANSITION_WIDTH = 0.1
+#: Centre of the transition band of :func:`high_band_gain`, as a fraction of the input's
+#: Nyquist frequency: the input's Nyquist frequency itself. With the default width the gain
+#: starts to change at 0.95 and is reached at 1.05: a network continues an input that is
+#: full up to its Nyquist frequency (FFT resampling) with strong content just above it,
+#: which a transition band wholly above that frequency would let through
+#: (``benchmarks/results/zoo_calibration.md``).
+GAIN_EDGE = 1.0
 _RIPPLE_DB = 80.0  # pass- and stop-band deviation 1e-4
 _SINC_REACH = 11  # low-rate samples the sinc interpolator reads on each side (audiosr.interpolation)
 
@@ -207,3 +227,103 @@ def low_band_passthrough(y, x, rate, *, crossover=DEFAULT_CROSSOVER, width=TRANS
     padded = np.pad(diff, ((0, 0), (half, half)), mode="reflect", reflect_type="odd")
     low = oaconvolve(padded, h[None, :], mode="valid", axes=-1)
     return (y + low).astype(y.dtype, copy=False)
+
+
+def check_high_band_gain(value, name="high_band_gain"):
+    """A ``high_band_gain`` setting as a float, or a ValueError that says what is allowed.
+
+    Parameters
+    ----------
+    value : float
+        A finite number, at least 0: the gain of the band above the input's Nyquist
+        frequency (1: the model's output as it is; 0: nothing above the input's band).
+    name : str, default="high_band_gain"
+        Name used in the error message.
+
+    Returns
+    -------
+    gain : float
+
+    Examples
+    --------
+    >>> from audiosr.crossover import check_high_band_gain
+    >>> check_high_band_gain(1), check_high_band_gain(0.35)
+    (1.0, 0.35)
+    """
+    if (
+        isinstance(value, (bool, np.bool_))
+        or not isinstance(value, (int, float, np.integer, np.floating))
+        or not np.isfinite(value)
+        or value < 0
+    ):
+        raise ValueError(
+            f"{name} must be a finite number >= 0 (1 keeps the model's high band as it is, "
+            f"0 removes it), got {value!r}."
+        )
+    return float(value)
+
+
+def _gain_filter(rate, width):
+    return _kernel(rate, GAIN_EDGE, width)
+
+
+def gain_reach(rate, *, width=TRANSITION_WIDTH):
+    """Low-rate samples on each side that one output sample of :func:`high_band_gain` depends on.
+
+    Examples
+    --------
+    >>> from audiosr.crossover import gain_reach
+    >>> gain_reach(4)
+    51
+    """
+    rate = check_rate(rate)
+    return math.ceil(_gain_filter(rate, width).size // 2 / rate)
+
+
+def high_band_gain(y, rate, gain, *, width=TRANSITION_WIDTH):
+    """Scale the band of up-sampled clips that lies above the input's Nyquist frequency.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_clips, n_samples)
+        Up-sampled clips (a model's output), at ``rate`` times the input's rate.
+    rate : int
+        Up-sampling factor (at least 2).
+    gain : float
+        Gain of the band above the input's Nyquist frequency (see
+        :func:`check_high_band_gain`).
+    width : float, default=TRANSITION_WIDTH
+        Width of the transition band, a fraction of the input's Nyquist frequency,
+        centred on :data:`GAIN_EDGE`.
+
+    Returns
+    -------
+    out : ndarray of the shape and dtype of ``y``
+        ``gain * y + (1 - gain) * LP(y)``: ``y`` itself below ``1 - width / 2`` of the
+        input's Nyquist frequency and ``gain * y`` above ``1 + width / 2`` of it (to within
+        1e-4); ``y`` unchanged when ``gain`` is 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from audiosr.crossover import high_band_gain
+    >>> t = np.arange(4000)
+    >>> low, high = np.sin(2 * np.pi * 0.05 * t), np.sin(2 * np.pi * 0.3 * t)  # below / above 1/8
+    >>> out = high_band_gain((low + high)[None], 4, 0.5)[0]
+    >>> bool(np.abs(out - (low + 0.5 * high))[300:-300].max() < 1e-3)
+    True
+    """
+    rate = check_rate(rate)
+    gain = check_high_band_gain(gain, name="gain")
+    h = _gain_filter(rate, width)
+    y = np.asarray(y)
+    if y.ndim != 2:
+        raise ValueError(f"y must have shape (n_clips, n_samples), got {y.shape}.")
+    if gain == 1.0:
+        return y
+    z = y.astype(np.float64)
+    half = h.size // 2
+    # As in low_band_passthrough: a point reflection continues the clip past its ends.
+    padded = np.pad(z, ((0, 0), (half, half)), mode="reflect", reflect_type="odd")
+    low = oaconvolve(padded, h[None, :], mode="valid", axes=-1)
+    return (gain * z + (1.0 - gain) * low).astype(y.dtype, copy=False)

@@ -1,21 +1,34 @@
 """The evaluation protocol: decimate whole references, up-sample, score each file, average.
 
 :func:`evaluate` is the protocol; :func:`evaluate_input_makers` runs it for a model and
-a baseline on the inputs of every tool that makes low-rate files, and
+a baseline on the inputs of every tool that makes low-rate files,
 :func:`ship_rule` says on which of them the model does not beat the baseline (the rule
-a pretrained model must pass to ship).
+a pretrained model must pass to ship), and :func:`calibrate_bands` chooses a model's crossover
+and the gain of its invented band so that it passes that rule with a margin.
 """
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from ._validation import check_choice, check_rate
+from .crossover import check_high_band_gain, check_keep_low_band, high_band_gain, low_band_passthrough
 from .metrics import LSD_CONVENTIONS, lsd, lsd_hf, snr
 from .processing import method_label, upsample
 from .signal import DECIMATION_METHODS, decimate
 
-__all__ = ["evaluate", "evaluate_input_makers", "ship_rule", "INPUT_MAKERS", "SNR_TOLERANCE"]
+__all__ = [
+    "CALIBRATION_GAINS",
+    "CALIBRATION_MARGIN",
+    "INPUT_MAKERS",
+    "SNR_TOLERANCE",
+    "calibrate_bands",
+    "evaluate",
+    "evaluate_input_makers",
+    "ship_rule",
+]
 
 #: The input makers of :func:`evaluate_input_makers`: the anti-alias filters of the tools
 #: that make real low-rate files (``audiosr.signal.MIX_METHODS``: scipy's decimate and
@@ -25,6 +38,14 @@ INPUT_MAKERS = ("iir", "fir", "poly", "soxr_hq", "soxr_vhq", "fft", "butter")
 
 #: dB of SNR a model may lose to the baseline under :func:`ship_rule`.
 SNR_TOLERANCE = 0.5
+
+#: The gains :func:`calibrate_bands` tries by default, from the model as it is to
+#: no invented band at all.
+CALIBRATION_GAINS = (1.0, 0.85, 0.7, 0.6, 0.5, 0.42, 0.35, 0.3, 0.25, 0.2, 0.15, 0.1, 0.05, 0.0)
+
+#: dB of SNR that :func:`calibrate_bands` keeps in reserve below the ship rule's
+#: tolerance, for speakers, recordings and resamplers the calibration data do not have.
+CALIBRATION_MARGIN = 0.25
 
 #: The scores :func:`evaluate_input_makers` keeps per maker and up-sampler.
 _SCORES = ("snr", "lsd", "lsd_hf")
@@ -211,3 +232,131 @@ def ship_rule(scores, *, baseline="sinc", snr_tolerance=SNR_TOLERANCE):
         if reasons:
             failures[maker] = "; ".join(reasons)
     return failures
+
+
+def calibrate_bands(
+    model,
+    references,
+    rate,
+    *,
+    makers=INPUT_MAKERS,
+    gains=CALIBRATION_GAINS,
+    crossovers=None,
+    baseline="sinc",
+    snr_tolerance=SNR_TOLERANCE,
+    margin=CALIBRATION_MARGIN,
+):
+    """Choose a neural model's ``keep_low_band`` and ``high_band_gain`` on calibration data.
+
+    A model trained to get the level of the band above the input's Nyquist frequency
+    right fills it, where that band cannot be predicted, with content of the right
+    magnitude and the wrong phase, which costs SNR (see :mod:`audiosr.crossover`); and
+    below that frequency, where the input is full (FFT or polyphase resampling rather
+    than a filter that stops at 0.8 of it), the network's copy of the input is a little
+    worse than the input's own interpolation. This scores the model on inputs from every
+    maker with each crossover of ``crossovers`` and gain of ``gains`` (the network runs
+    once per file and maker; the crossover and the gain are applied to its output
+    exactly as ``transform`` applies them) and returns the setting with the lowest mean
+    LSD among those that pass :func:`ship_rule` with ``snr_tolerance - margin`` dB.
+
+    Parameters
+    ----------
+    model : estimator
+        A fitted neural up-sampler (it has ``keep_low_band`` and ``high_band_gain``
+        parameters); it is not changed.
+    references : sequence of 1-D array-like
+        High-rate calibration signals: not the test data the model is judged on.
+    rate : int
+        Up-sampling factor.
+    makers : sequence of str, default=INPUT_MAKERS
+        Input makers, as in :func:`evaluate_input_makers`.
+    gains : sequence of float, default=CALIBRATION_GAINS
+        Candidate ``high_band_gain`` values (finite, >= 0).
+    crossovers : sequence or None, default=None
+        Candidate ``keep_low_band`` values (see
+        :func:`audiosr.crossover.check_keep_low_band`); None: the model's own.
+    baseline : str or estimator, default="sinc"
+        What the model must beat, as in :func:`evaluate_input_makers`.
+    snr_tolerance : float, default=SNR_TOLERANCE
+        The ship rule's tolerance, dB.
+    margin : float, default=CALIBRATION_MARGIN
+        dB of that tolerance kept in reserve: a chosen setting loses at most
+        ``snr_tolerance - margin`` dB to the baseline on the calibration data.
+
+    Returns
+    -------
+    result : dict
+        ``"keep_low_band"`` and ``"high_band_gain"``: the chosen setting (both None when
+        none passes); ``"candidates"``: one dict per setting tried (crossovers outer,
+        gains inner) with its ``"keep_low_band"``, ``"high_band_gain"``, ``"scores"``
+        (as :func:`evaluate_input_makers` gives them) and ``"failures"`` (what
+        :func:`ship_rule` with the reduced tolerance says); ``"snr_tolerance"``: that
+        tolerance, ``snr_tolerance - margin``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from audiosr import DualBranchSR
+    >>> from audiosr.evaluation import calibrate_bands
+    >>> y = np.random.default_rng(0).standard_normal((4, 2048)) * 0.1
+    >>> model = DualBranchSR(rate=4, filters=(4, 8), kernel_sizes=(9, 5), patch_len=256,
+    ...                      max_epochs=1, random_state=0).fit(y[:, ::4], y)
+    >>> result = calibrate_bands(model, list(y), 4, makers=["iir"], gains=[1.0, 0.0], crossovers=[0.75, 0.9])
+    >>> [(c["keep_low_band"], c["high_band_gain"]) for c in result["candidates"]]
+    [(0.75, 1.0), (0.75, 0.0), (0.9, 1.0), (0.9, 0.0)]
+    """
+    rate = check_rate(rate)
+    if not (hasattr(model, "high_band_gain") and hasattr(model, "keep_low_band")):
+        raise TypeError(
+            f"{type(model).__name__} has no keep_low_band and high_band_gain parameters: pass a fitted neural up-sampler."
+        )
+    gains = [check_high_band_gain(g, name="each of gains") for g in gains]
+    crossovers = [model.keep_low_band] if crossovers is None else list(crossovers)
+    for crossover in crossovers:
+        check_keep_low_band(crossover, name="each of crossovers")
+    if not gains or not crossovers:
+        raise ValueError("gains and crossovers must each hold at least one setting to try.")
+    makers = [makers] if isinstance(makers, str) else list(makers)
+    for maker in makers:
+        check_choice(maker, DECIMATION_METHODS, name="decimation method")
+    if len(references) == 0:
+        raise ValueError("references is empty: pass at least one signal.")
+    if not 0 <= margin <= snr_tolerance:
+        raise ValueError(f"margin must lie in [0, snr_tolerance={snr_tolerance}], got {margin}.")
+    key = _baseline_key(baseline)
+    if key == "model":
+        raise ValueError("the baseline cannot be named 'model'; that key holds the judged model's scores.")
+    # The network's bare output; the settings are applied below, as transform applies them.
+    plain = copy.copy(model).set_params(keep_low_band=False, high_band_gain=1.0)
+    settings = [(c, g) for c in crossovers for g in gains]
+    rows = [{maker: [] for maker in makers} for _ in settings]
+    base_rows = {maker: [] for maker in makers}
+    for y in references:
+        y = np.asarray(y)[: len(y) // rate * rate]
+        for maker in makers:
+            x = decimate(y, rate, method=maker)
+            out = upsample(x, rate, method=plain)
+            y_base = upsample(x, rate, method=baseline)
+            base_rows[maker].append([snr(y, y_base), lsd(y, y_base), lsd_hf(y, y_base, rate=rate)])
+            joined = {}
+            for c in crossovers:
+                frequency = check_keep_low_band(c)
+                joined[c] = out if frequency is None else low_band_passthrough(out[None], x[None], rate, crossover=frequency)[0]
+            for i, (c, g) in enumerate(settings):
+                y_hat = high_band_gain(joined[c][None], rate, g)[0]
+                rows[i][maker].append([snr(y, y_hat), lsd(y, y_hat), lsd_hf(y, y_hat, rate=rate)])
+    base = {maker: _means(_SCORES, base_rows[maker]) for maker in makers}
+    tolerance = snr_tolerance - margin
+    candidates = []
+    for (c, g), row in zip(settings, rows):
+        scores = {m: {"model": _means(_SCORES, row[m]), key: base[m]} for m in makers}
+        failures = ship_rule(scores, baseline=key, snr_tolerance=tolerance)
+        candidates.append({"keep_low_band": c, "high_band_gain": g, "scores": scores, "failures": failures})
+    passing = [c for c in candidates if not c["failures"]]
+    chosen = min(passing, key=lambda c: np.mean([r["model"]["lsd"] for r in c["scores"].values()]), default=None)
+    return {
+        "keep_low_band": None if chosen is None else chosen["keep_low_band"],
+        "high_band_gain": None if chosen is None else chosen["high_band_gain"],
+        "candidates": candidates,
+        "snr_tolerance": tolerance,
+    }

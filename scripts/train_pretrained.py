@@ -7,6 +7,15 @@ rate. Its training pairs are drawn with a mix of anti-alias filters and cutoffs
 (``make_pairs(method="mix", cutoff=CUTOFF)``), so that it does not depend on which
 resampler made its input.
 
+Then the model's output settings, ``keep_low_band`` (the crossover below which the output
+is the input's own band) and ``high_band_gain`` (the gain of the band it invents above the
+input's Nyquist frequency), are chosen on the ``valid`` split with
+:func:`audiosr.evaluation.calibrate_bands`: the lowest mean LSD among the settings that
+pass the ship rule there with 0.25 dB of the SNR tolerance kept in reserve. A spectral
+loss teaches the model the band's level, but where the band cannot be predicted its phase
+is wrong and costs SNR; the gain trades a little of the LSD gain for it
+(``benchmarks/results/zoo_calibration.md``).
+
 Then the **ship rule** (:func:`audiosr.evaluation.ship_rule`): on the whole files of
 the ``test`` split, for every input maker of :data:`audiosr.evaluation.INPUT_MAKERS`
 (scipy's Chebyshev decimation and FIR decimation, resample_poly, soxr HQ and VHQ, FFT
@@ -52,13 +61,23 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # this checkout's audiosr, whichever is installed
 
 import audiosr  # noqa: E402
 from audiosr import DualBranchSR, load_model, make_pairs, save_model  # noqa: E402
 from audiosr.datasets import load_manifest  # noqa: E402
-from audiosr.evaluation import INPUT_MAKERS, SNR_TOLERANCE, evaluate, evaluate_input_makers, ship_rule  # noqa: E402
+from audiosr.evaluation import (  # noqa: E402
+    CALIBRATION_MARGIN,
+    INPUT_MAKERS,
+    SNR_TOLERANCE,
+    calibrate_bands,
+    evaluate,
+    evaluate_input_makers,
+    ship_rule,
+)
 from audiosr.io import atomic_output, load  # noqa: E402
 from audiosr.neural._base import checkpoint_progress  # noqa: E402
 from audiosr.pretrained import _cards, _read_index  # noqa: E402
@@ -100,6 +119,10 @@ CUTOFF = (0.8, 1.0)
 MIN_RMS = 0.01
 #: Segment = this many of the model's patches (8192 samples at x2 and x4), 50 % overlap.
 PATCHES_PER_SEGMENT = 4
+#: The crossovers (``keep_low_band``) the calibration tries, with every gain of
+#: ``audiosr.evaluation.CALIBRATION_GAINS``: the default 0.75 suits inputs whose filter
+#: stops at 0.8 of their Nyquist frequency, a higher one inputs that are full up to it.
+CROSSOVERS = (0.75, 0.85, 0.95)
 #: Largest change of a model figure (any maker) that float16 weights may cause.
 FLOAT16_TOLERANCE = {"snr": 0.05, "lsd": 0.005, "lsd_hf": 0.005}
 #: The package data limit (weights, index, clips), bytes.
@@ -150,7 +173,10 @@ def licence_facts(names):
 
 
 #: Estimator parameters of a run, not of the recipe: a finished model is reused whatever they are.
-_RUN_PARAMS = {"checkpoint", "max_time", "max_epochs", "verbose", "device", "n_threads", "warm_start"}
+_RUN_PARAMS = {
+    "checkpoint", "max_time", "max_epochs", "verbose", "device", "n_threads", "warm_start",
+    "keep_low_band", "high_band_gain",  # chosen after training (calibrate)
+}  # fmt: skip
 
 
 def make_estimator(name, spec, minutes, work, smoke):
@@ -270,10 +296,67 @@ def float16_change(scores32, scores16):
     }
 
 
+def calibrate(name, spec, model, args):
+    """Choose the model's crossover and high-band gain on the validation split (its defaults without one)."""
+    try:
+        valid = load_split(args.data, spec, "valid", args.smoke)
+    except ValueError as exc:  # a collection without a validation split
+        log(name, f"no validation split ({exc}): keep_low_band and high_band_gain stay as they are")
+        return None
+    start = time.perf_counter()
+    found = calibrate_bands(model, valid.signals, spec["rate"], makers=INPUT_MAKERS, crossovers=CROSSOVERS)
+    candidates = found["candidates"]
+    if found["high_band_gain"] is None:
+        # Nothing passes: the setting that loses least SNR on its worst maker, for the record.
+        chosen = max(candidates, key=lambda c: min(_snr_margins(c["scores"]).values()))
+        log(name, "no setting passes on the validation split; the least bad is recorded")
+    else:
+        chosen = next(
+            c
+            for c in candidates
+            if (c["keep_low_band"], c["high_band_gain"]) == (found["keep_low_band"], found["high_band_gain"])
+        )
+    setting = {"keep_low_band": chosen["keep_low_band"], "high_band_gain": chosen["high_band_gain"]}
+    log(
+        name,
+        f"validation split, {len(valid.signals)} files: keep_low_band {setting['keep_low_band']:g}, "
+        f"high_band_gain {setting['high_band_gain']:g} ({time.perf_counter() - start:.0f} s)",
+    )
+    calibration = {
+        **setting,
+        "split": "valid",
+        "files": len(valid.signals),
+        "rule": (
+            f"the lowest mean LSD among the settings whose figures on the validation split pass the ship rule "
+            f"with {SNR_TOLERANCE - CALIBRATION_MARGIN:g} dB instead of {SNR_TOLERANCE:g} dB"
+        ),
+        "candidates": [
+            {
+                "keep_low_band": c["keep_low_band"],
+                "high_band_gain": c["high_band_gain"],
+                "lsd": round(float(np.mean([row["model"]["lsd"] for row in c["scores"].values()])), 4),
+                "worst_snr_margin_db": round(min(_snr_margins(c["scores"]).values()), 3),
+                "passes": not c["failures"],
+            }
+            for c in candidates
+        ],
+    }
+    return {"files": len(valid.signals), "makers": rounded(chosen["scores"]), "calibration": calibration}
+
+
+def _snr_margins(scores):
+    """Model SNR minus sinc's, per maker."""
+    return {m: row["model"]["snr"] - row["sinc"]["snr"] for m, row in scores.items()}
+
+
 def check(name, spec, model, args):
-    """Test figures per maker, the float16 decision, validation figures, the ship rule's verdict."""
+    """The calibrated gain, test figures per maker, the float16 decision, the ship rule's verdict."""
     rate = spec["rate"]
     model.set_params(n_threads=args.threads)
+    validation = calibrate(name, spec, model, args)
+    if validation is not None:
+        calibration = validation["calibration"]
+        model.set_params(keep_low_band=calibration["keep_low_band"], high_band_gain=calibration["high_band_gain"])
     test = load_split(args.data, spec, "test", args.smoke)
     start = time.perf_counter()
     scores = evaluate_input_makers(model, test.signals, rate, makers=INPUT_MAKERS)
@@ -295,17 +378,9 @@ def check(name, spec, model, args):
     changes = ", ".join(f"{k} {v:.2g}" for k, v in change.items())
     log(name, f"float16 weights change the figures by at most {changes}: stored in {dtype}")
 
-    validation = None
-    try:
-        valid = load_split(args.data, spec, "valid", args.smoke)
-    except ValueError as exc:  # a collection without a validation split
-        log(name, f"no validation split ({exc})")
-    else:
-        validation = {
-            "split": "valid",
-            "files": len(valid.signals),
-            "makers": rounded(evaluate_input_makers(model, valid.signals, rate, makers=INPUT_MAKERS)),
-        }
+    if validation is not None:
+        # The validation figures are the float32 model's (the calibration's); float16 changes them as little.
+        validation = {"split": "valid", **validation}
     failures = ship_rule(scores)
     iir = scores.get("iir", next(iter(scores.values())))
     result = {

@@ -1,4 +1,5 @@
-"""Low-band passthrough: the crossover filter, the function, and ``keep_low_band`` on every neural estimator."""
+"""Low-band passthrough and high-band gain: the filters, the functions, and ``keep_low_band`` /
+``high_band_gain`` on every neural estimator."""
 
 import json
 
@@ -13,10 +14,14 @@ from hypothesis import strategies as st
 from audiosr import AudioUNet, DualBranchSR, SincUpsampler, SpectralDNN, load_model, pretrained, save_model
 from audiosr.crossover import (
     DEFAULT_CROSSOVER,
+    GAIN_EDGE,
     TRANSITION_WIDTH,
+    check_high_band_gain,
     check_keep_low_band,
     crossover_filter,
     crossover_reach,
+    gain_reach,
+    high_band_gain,
     low_band_passthrough,
 )
 
@@ -256,4 +261,135 @@ def test_checkpoints_ignore_the_setting(tmp_path):
     inputs = targets = np.zeros((2, 8), dtype=np.float32)
     a = _Checkpoint(tmp_path / "c.pt", tiny(DualBranchSR, keep_low_band=True), inputs, targets)
     b = _Checkpoint(tmp_path / "c.pt", tiny(DualBranchSR, keep_low_band=0.5), inputs, targets)
+    assert a.fingerprint == b.fingerprint
+
+
+# --------------------------------------------------------------------------- high-band gain
+
+
+@pytest.mark.parametrize("value, expected", [(1, 1.0), (0, 0.0), (0.35, 0.35), (np.float32(0.5), 0.5), (2.0, 2.0)])
+def test_high_band_gain_values(value, expected):
+    assert check_high_band_gain(value) == expected
+
+
+@pytest.mark.parametrize("value", [-0.1, float("nan"), float("inf"), True, "0.5", None, [0.5]])
+def test_bad_high_band_gain_values_are_refused(value):
+    with pytest.raises(ValueError, match="high_band_gain must be a finite number >= 0"):
+        check_high_band_gain(value)
+
+
+@pytest.mark.parametrize("rate", [2, 3, 4, 6])
+@given(gain=st.floats(0, 1.5), seed=st.integers(0, 2**16))
+@settings(max_examples=10, deadline=None)
+def test_gain_scales_the_band_above_the_input_nyquist_only(rate, gain, seed):
+    y = np.random.default_rng(seed).standard_normal((2, 2048 * rate))
+    out = high_band_gain(y, rate, gain)
+    below = band(y.shape[-1], rate, 0, GAIN_EDGE - TRANSITION_WIDTH / 2 - 0.02)
+    above = band(y.shape[-1], rate, GAIN_EDGE + TRANSITION_WIDTH / 2 + 0.02, rate)
+    f_out, f_y = spectra(out, y)
+    assert rel_error(f_out[:, below], f_y[:, below]) < 1e-3
+    # Relative to the band's own level, so that a gain of zero is judged too.
+    assert np.abs(f_out[:, above] - gain * f_y[:, above]).max() < 1e-3 * np.sqrt(np.mean(np.abs(f_y[:, above]) ** 2))
+
+
+def test_gain_of_one_is_the_identity_and_the_dtype_is_kept():
+    y = np.random.default_rng(0).standard_normal((1, 4000)).astype(np.float32)
+    assert high_band_gain(y, 4, 1.0) is y
+    assert high_band_gain(y, 4, 0.5).dtype == np.float32
+    from audiosr.crossover import _gain_filter
+
+    for rate in (2, 3, 4, 6):  # the reach covers the filter's half-length, in whole input samples
+        half = _gain_filter(rate, TRANSITION_WIDTH).size // 2
+        assert (gain_reach(rate) - 1) * rate < half <= gain_reach(rate) * rate
+
+
+def test_gain_errors():
+    with pytest.raises(ValueError, match="rate must be an integer >= 2"):
+        high_band_gain(np.zeros((1, 100)), 1, 0.5)
+    with pytest.raises(ValueError, match="n_clips, n_samples"):
+        high_band_gain(np.zeros(100), 4, 0.5)
+    with pytest.raises(ValueError, match="gain must be a finite number"):
+        high_band_gain(np.zeros((1, 100)), 4, -1)
+
+
+@pytest.mark.parametrize("cls", [DualBranchSR, AudioUNet, SpectralDNN])
+def test_every_estimator_applies_the_gain_after_the_passthrough(cls):
+    X, y = pairs(length=256)
+    model = tiny(cls).fit(X, y)
+    assert model.high_band_gain == 1.0 and cls.paper(4).high_band_gain == 1.0
+    plain = model.transform(X)
+    model.set_params(high_band_gain=0.3)  # an output setting: no refit needed
+    np.testing.assert_allclose(model.transform(X), high_band_gain(plain, 4, 0.3), atol=1e-6)
+    assert np.abs(model.transform(X) - plain).max() > 1e-3
+    with pytest.raises(ValueError, match="high_band_gain"):
+        tiny(cls, high_band_gain=-1.0).fit(X, y)
+    model.set_params(high_band_gain=float("nan"))
+    with pytest.raises(ValueError, match="high_band_gain"):
+        model.transform(X)
+    with pytest.raises(ValueError, match="high_band_gain"):
+        model._stream_geometry(4)
+
+
+@pytest.mark.parametrize("keep_low_band", [False, True])
+def test_file_in_blocks_equals_whole_file_with_the_gain(tmp_path, keep_low_band, monkeypatch):
+    import soundfile as sf
+
+    import audiosr
+    from audiosr._inference import PIPELINES, grid_geometry
+    from audiosr.processing import upsample_file
+
+    rate, patch = 4, 256
+    X, y = pairs(rate, length=patch)
+    model = tiny(DualBranchSR, rate, patch_len=patch, overlap=0.5, learning_rate=1e-2, keep_low_band=keep_low_band)
+    model.fit(X, y)
+
+    def network_geometry(r, **_):  # the network's own needs, barely (as above)
+        return grid_geometry(patch // 2, r, patch / (2 * r) + 24)
+
+    upsample, _, input_size = PIPELINES["patches"]
+    monkeypatch.setitem(PIPELINES, "patches", (upsample, network_geometry, input_size))
+    x = 0.3 * np.random.default_rng(1).standard_normal((1, 4003))
+    sf.write(tmp_path / "in.wav", x.T, 8000, subtype="DOUBLE")
+
+    def blocks_minus_whole():
+        upsample_file(tmp_path / "in.wav", tmp_path / "out.wav", rate, method=model, block_seconds=0.05)
+        return np.abs(sf.read(tmp_path / "out.wav")[0].T - audiosr.upsample(x, rate, method=model)).max()
+
+    model.set_params(high_band_gain=0.2)
+    assert blocks_minus_whole() < 1e-9
+    # The gain's reach alone is what the blocks need beyond the network and the crossover.
+    geometry = model._stream_geometry
+    crossover_only = model.set_params(high_band_gain=1.0)._stream_geometry(rate)
+    model.set_params(high_band_gain=0.2)
+    assert geometry(rate)[1] > crossover_only[1]
+    if not keep_low_band:  # (the crossover's context, rounded up to the grid, hides most of the gain's)
+        monkeypatch.setattr(model, "_stream_geometry", lambda r: crossover_only)
+        assert blocks_minus_whole() > 1e-5
+
+
+def test_gain_survives_weights_files_and_pickles_and_old_files_load_with_one(fitted, tmp_path):
+    model, X = fitted
+    model = joblib.load(joblib.dump(model, tmp_path / "copy.joblib")[0]).set_params(high_band_gain=0.4)
+    expected = model.transform(X)
+    save_model(model, tmp_path / "m.pt")
+    loaded = load_model(tmp_path / "m.pt")
+    assert loaded.high_band_gain == 0.4
+    np.testing.assert_allclose(loaded.transform(X), expected, atol=1e-6)
+    payload = torch.load(tmp_path / "m.pt", weights_only=True)
+    config = json.loads(payload["config"])
+    del config["params"]["high_band_gain"]
+    payload["config"] = json.dumps(config)
+    torch.save(payload, tmp_path / "old.pt")
+    assert load_model(tmp_path / "old.pt").high_band_gain == 1.0
+    del model.high_band_gain  # an object pickled by an older audiosr
+    joblib.dump(model, tmp_path / "old.joblib")
+    assert joblib.load(tmp_path / "old.joblib").high_band_gain == 1.0
+
+
+def test_checkpoints_ignore_the_gain(tmp_path):
+    from audiosr.neural._base import _Checkpoint
+
+    inputs = targets = np.zeros((2, 8), dtype=np.float32)
+    a = _Checkpoint(tmp_path / "c.pt", tiny(DualBranchSR), inputs, targets)
+    b = _Checkpoint(tmp_path / "c.pt", tiny(DualBranchSR, high_band_gain=0.5), inputs, targets)
     assert a.fingerprint == b.fingerprint

@@ -114,3 +114,87 @@ def test_ship_rule_options_and_errors():
         ship_rule({})
     with pytest.raises(ValueError, match=r"needs the 'model' and 'sinc' figures; it has \['model'\]"):
         ship_rule({"iir": {"model": {"snr": 1.0, "lsd": 1.0}}})
+
+
+@pytest.fixture(scope="module")
+def tiny_model(harmonic):
+    from audiosr import DualBranchSR
+
+    y = harmonic(6, 4096, seed=1)
+    model = DualBranchSR(
+        rate=4, filters=(4, 8), kernel_sizes=(9, 5), patch_len=256, max_epochs=3, learning_rate=1e-2,
+        random_state=0, device="cpu",
+    )  # fmt: skip
+    return model.fit(y[:, ::4], y)
+
+
+def test_calibrated_setting_is_the_lowest_lsd_that_passes_with_the_margin(harmonic, tiny_model):
+    import copy
+
+    from audiosr.evaluation import calibrate_bands, evaluate_input_makers, ship_rule
+
+    refs = list(harmonic(2, 8000, seed=7))
+    gains, crossovers = [1.0, 0.6, 0.0], [0.75, 0.9, False]
+    # A tiny model does not beat sinc; its own bare output is the baseline here.
+    bare = copy.copy(tiny_model).set_params(keep_low_band=False, high_band_gain=1.0)
+    tiny_model.set_params(high_band_gain=0.8)
+    found = calibrate_bands(
+        tiny_model, refs, 4, makers=["iir", "fft"], gains=gains, crossovers=crossovers, baseline=bare, margin=0.1
+    )
+    assert (tiny_model.high_band_gain, tiny_model.keep_low_band) == (0.8, True)  # the model is not changed
+    candidates = found["candidates"]
+    assert [(c["keep_low_band"], c["high_band_gain"]) for c in candidates] == [(c, g) for c in crossovers for g in gains]
+    assert found["snr_tolerance"] == pytest.approx(0.4)
+    for c in (candidates[1], candidates[5], candidates[6]):  # the scores are what the model with that setting gets
+        tiny_model.set_params(keep_low_band=c["keep_low_band"], high_band_gain=c["high_band_gain"])
+        expected = evaluate_input_makers(tiny_model, refs, 4, makers=["iir", "fft"], baseline=bare)
+        for maker in expected:
+            for who in ("model", "DualBranchSR"):
+                for key, value in expected[maker][who].items():
+                    assert c["scores"][maker][who][key] == pytest.approx(value, abs=1e-9)
+    tiny_model.set_params(keep_low_band=True, high_band_gain=1.0)
+    assert len({c["scores"]["fft"]["model"]["snr"] for c in candidates}) == len(candidates)  # every setting counts
+    mean_lsd = [np.mean([row["model"]["lsd"] for row in c["scores"].values()]) for c in candidates]
+    for c in candidates:
+        assert c["failures"] == ship_rule(c["scores"], baseline="DualBranchSR", snr_tolerance=0.4)
+    passing = [i for i, c in enumerate(candidates) if not c["failures"]]
+    assert passing and len(passing) < len(candidates)  # the bare output itself does not pass
+    best = min(passing, key=lambda i: mean_lsd[i])
+    assert (found["keep_low_band"], found["high_band_gain"]) == (
+        candidates[best]["keep_low_band"], candidates[best]["high_band_gain"])  # fmt: skip
+    # The model's own crossover when none is given.
+    own = calibrate_bands(tiny_model, refs[:1], 4, makers="iir", gains=[0.5], baseline=bare)
+    assert [(c["keep_low_band"], c["high_band_gain"]) for c in own["candidates"]] == [(True, 0.5)]
+
+
+def test_calibration_finds_no_setting_when_none_passes(harmonic, tiny_model):
+    import copy
+
+    from audiosr.evaluation import calibrate_bands
+
+    refs = list(harmonic(1, 8000, seed=7))
+    # Against the model itself, nothing has a *lower* LSD.
+    same = copy.copy(tiny_model).set_params(high_band_gain=0.0)
+    found = calibrate_bands(tiny_model, refs, 4, makers="iir", gains=[0.0], baseline=same)
+    assert found["keep_low_band"] is None and found["high_band_gain"] is None
+    assert "is not below" in found["candidates"][0]["failures"]["iir"]
+
+
+def test_calibration_errors(harmonic, tiny_model):
+    from audiosr.evaluation import calibrate_bands
+
+    refs = list(harmonic(1, 4000))
+    with pytest.raises(TypeError, match="no keep_low_band and high_band_gain parameters"):
+        calibrate_bands(SplineUpsampler(rate=4), refs, 4)
+    with pytest.raises(ValueError, match="each of gains must be a finite number >= 0"):
+        calibrate_bands(tiny_model, refs, 4, gains=[1.0, -1.0])
+    with pytest.raises(ValueError, match="each of crossovers must be True, False or a crossover frequency"):
+        calibrate_bands(tiny_model, refs, 4, crossovers=[1.5])
+    with pytest.raises(ValueError, match="must each hold at least one setting"):
+        calibrate_bands(tiny_model, refs, 4, gains=[])
+    with pytest.raises(ValueError, match="margin must lie in"):
+        calibrate_bands(tiny_model, refs, 4, margin=0.6)
+    with pytest.raises(ValueError, match="references is empty"):
+        calibrate_bands(tiny_model, [], 4)
+    with pytest.raises(ValueError, match="decimation method must be one of"):
+        calibrate_bands(tiny_model, refs, 4, makers=["cheby"])

@@ -20,7 +20,7 @@ import torch
 from conftest import harmonic_signals
 
 from audiosr import load_model
-from audiosr.evaluation import INPUT_MAKERS, ship_rule
+from audiosr.evaluation import CALIBRATION_GAINS, INPUT_MAKERS, ship_rule
 from audiosr.signal import MIX_METHODS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -91,6 +91,18 @@ def test_smoke_run_ships_records_reuses_and_resumes(zoo_script, corpus, tmp_path
         assert (out / f"{name}.pt").exists() == meta["shipped"]
         assert list(meta["test"]["makers"]) == list(INPUT_MAKERS) == meta["ship_rule"]["makers"]
         assert list(meta["validation"]["makers"]) == list(INPUT_MAKERS)
+        # The output settings were chosen on the validation split among the candidates, and are what ships.
+        calibration = meta["validation"]["calibration"]
+        tried = [(c["keep_low_band"], c["high_band_gain"]) for c in calibration["candidates"]]
+        assert tried == [(c, g) for c in zoo_script.CROSSOVERS for g in CALIBRATION_GAINS]
+        chosen = (calibration["keep_low_band"], calibration["high_band_gain"])
+        assert chosen in tried and calibration["split"] == "valid"
+        passing = [c["lsd"] for c in calibration["candidates"] if c["passes"]]
+        if passing:
+            assert calibration["candidates"][tried.index(chosen)]["lsd"] == min(passing)
+        if meta["shipped"]:
+            shipped = load_model(out / f"{name}.pt")
+            assert (shipped.keep_low_band, shipped.high_band_gain) == chosen
         for row in meta["test"]["makers"].values():
             assert set(row) == {"model", "sinc"} and set(row["model"]) == {"snr", "lsd", "lsd_hf"}
         assert meta["test"]["scores"]["DualBranchSR"] == meta["test"]["makers"]["iir"]["model"]

@@ -38,7 +38,7 @@ from .._inference import (
 from ..threads import check_threads
 from .._validation import check_choice, check_clips, check_rate, check_target
 from ..base import BaseUpsampler
-from ..crossover import check_keep_low_band
+from ..crossover import check_high_band_gain, check_keep_low_band
 from ..io import atomic_output
 from .distributed import LOCAL
 from .losses import log_spectral_loss, multi_resolution_stft_loss
@@ -151,7 +151,7 @@ class _Checkpoint:
     #: What ``track`` (the loop's state) contributes to the file.
     _TRACKED = ("best_score", "best_state", "stale", "stopped", "epoch", "elapsed")
 
-    _IGNORED = {"verbose", "checkpoint", "device", "warm_start", "max_time", "keep_low_band"}
+    _IGNORED = {"verbose", "checkpoint", "device", "warm_start", "max_time", "keep_low_band", "high_band_gain"}
 
     def __init__(self, path, estimator, inputs, targets):
         self.path = os.fspath(path)
@@ -275,6 +275,10 @@ class NeuralUpsampler(BaseUpsampler):
         Low-band passthrough, applied by ``transform`` to the network's output
         (:func:`audiosr.crossover.low_band_passthrough`); not used in training, so it may
         be changed on a fitted model with ``set_params``.
+    high_band_gain : float
+        Gain of the band above the input's Nyquist frequency, applied by ``transform``
+        after the passthrough (:func:`audiosr.crossover.high_band_gain`); like
+        ``keep_low_band``, a setting of the output, not of training.
     n_threads : int or None
         CPU threads of ``transform``: each batch is split into ``n_threads`` parts that
         run at the same time, each computing on one core (torch's intra-op threads are
@@ -378,6 +382,7 @@ class NeuralUpsampler(BaseUpsampler):
         self._check_params()
         self._check_training_params()
         check_keep_low_band(self.keep_low_band)
+        check_high_band_gain(self.high_band_gain)
         X = check_clips(X)
         y = check_target(y, X, rate)
         device = context.place(resolve_device(self.device))
@@ -687,7 +692,8 @@ class NeuralUpsampler(BaseUpsampler):
         -------
         X_high : ndarray of shape (n_clips, n_times * rate)
             In the dtype of ``X`` (float64 for non-float input). The network's output,
-            with the input's own band below the crossover unless ``keep_low_band`` is off.
+            with the input's own band below the crossover unless ``keep_low_band`` is off,
+            its band above the input's Nyquist frequency scaled by ``high_band_gain``.
         """
         rate = self._check_fitted_rate()
         n_threads = check_threads(self.n_threads)
@@ -697,10 +703,14 @@ class NeuralUpsampler(BaseUpsampler):
         network = functools.partial(self._run_network, device=device)
         config = self._inference_config()
         if device.type != "cpu":
-            return upsample_with_network(X, rate, network, config, self.keep_low_band)  # the GPU parallelises
+            return upsample_with_network(  # the GPU parallelises
+                X, rate, network, config, self.keep_low_band, high_gain=self.high_band_gain
+            )
         # On the CPU, batches are split over n_threads threads that compute alone (see audiosr.threads).
         with _torch_threads(1):
-            return upsample_with_network(X, rate, network, config, self.keep_low_band, n_threads)
+            return upsample_with_network(
+                X, rate, network, config, self.keep_low_band, n_threads, high_gain=self.high_band_gain
+            )
 
     def _run_network(self, batch, device):
         """The network on one batch: a float32 array in, a float32 array out (the inference hook).
@@ -714,7 +724,7 @@ class NeuralUpsampler(BaseUpsampler):
             return self.module_(torch.tensor(batch, device=device)).cpu().numpy()
 
     def _stream_geometry(self, rate):
-        return stream_geometry(self._inference_config(), rate, self.keep_low_band)
+        return stream_geometry(self._inference_config(), rate, self.keep_low_band, self.high_band_gain)
 
     # ------------------------------------------------------------------ pickling
 

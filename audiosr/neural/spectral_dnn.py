@@ -273,6 +273,13 @@ class SpectralDNN(NeuralUpsampler):
         it is. Used only by ``transform``, so it can be set on a fitted model with
         ``set_params``. Models saved before the parameter existed load with ``False``, as
         they were evaluated. Measured in ``benchmarks/results/low_band.md``.
+    high_band_gain : float, default=1.0
+        Gain of the band above the input's Nyquist frequency, the band the network
+        invents (:func:`audiosr.crossover.high_band_gain`): below one it trades a darker
+        high band (higher LSD) for a waveform closer to the reference (higher SNR), where
+        the band cannot be predicted. Used only by ``transform``; the pretrained models
+        carry a gain chosen on validation data
+        (:func:`audiosr.evaluation.calibrate_bands`).
     n_threads : int or None, default=None
         CPU threads of ``transform``, each computing on its own part of every batch
         (see :class:`~audiosr.neural.NeuralUpsampler`); ``None``: the process setting
@@ -377,6 +384,7 @@ class SpectralDNN(NeuralUpsampler):
         hidden_layer_sizes=(512, 512),
         dropout=0.0,
         keep_low_band=True,
+        high_band_gain=1.0,
         n_threads=None,
         learning_rate=1e-3,
         lr_schedule="constant",
@@ -400,6 +408,7 @@ class SpectralDNN(NeuralUpsampler):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.dropout = dropout
         self.keep_low_band = keep_low_band
+        self.high_band_gain = high_band_gain
         self.n_threads = n_threads
         self.learning_rate = learning_rate
         self.lr_schedule = lr_schedule
@@ -417,7 +426,7 @@ class SpectralDNN(NeuralUpsampler):
         self.warm_start = warm_start
         self.checkpoint = checkpoint
 
-    _legacy_params = {"n_threads": None, "keep_low_band": False}
+    _legacy_params = {"n_threads": None, "keep_low_band": False, "high_band_gain": 1.0}
 
     @classmethod
     def paper(cls, rate, **overrides):

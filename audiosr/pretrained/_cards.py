@@ -105,6 +105,7 @@ def summary(meta):
         "validation_files": (meta.get("validation") or {}).get("files"),
         "makers": list(_in_order(makers)),
         "mix": mix,
+        "high_band_gain": ((meta.get("validation") or {}).get("calibration") or {}).get("high_band_gain"),
     }
 
 
@@ -145,6 +146,8 @@ def _training(view):
     if view["epochs"] is not None:
         parts.append(f"{view['epochs']} epoch{'s' if view['epochs'] != 1 else ''}")
     parts.append(view["weights_dtype"])
+    if view["high_band_gain"] is not None:
+        parts.append(f"high-band gain {view['high_band_gain']:g}")
     return ", ".join(parts)
 
 
