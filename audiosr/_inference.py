@@ -317,6 +317,13 @@ def _split(config):
     return (*functions, {k: v for k, v in config.items() if k != "pipeline"})
 
 
+def min_input_length(config, rate):
+    """The fewest low-rate samples a clip needs in a pipeline: one patch, or one STFT frame."""
+    _split(config)
+    size = config["patch_len"] if config["pipeline"] == "patches" else config["n_fft"]
+    return math.ceil(size / rate)
+
+
 def network_input_size(config, rate):
     """Length of one row of the network's input batch: a patch, or a context window of low-band frames."""
     *_, input_size, sizes = _split(config)

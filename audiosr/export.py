@@ -427,6 +427,11 @@ class OnnxUpsampler(BaseUpsampler):
         pipeline, keep, gain = self._settings()
         return _inference.stream_geometry(pipeline, rate, keep, gain)
 
+    def _min_input_length(self, rate):
+        """The fewest low-rate samples ``transform`` takes (used by :func:`audiosr.planning.plan`)."""
+        pipeline, _, _ = self._settings()
+        return _inference.min_input_length(pipeline, rate)
+
 
 def load_onnx(path):
     """An :class:`OnnxUpsampler` for ``path``, loaded now so that a bad file fails here (used by ``load_model``)."""

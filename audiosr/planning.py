@@ -21,7 +21,7 @@ from functools import lru_cache
 import numpy as np
 
 from . import pretrained
-from ._validation import as_float_signal, check_channels_first, check_sample_rate
+from ._validation import MAX_RATE, as_float_signal, check_channels_first, check_rate, check_sample_rate
 from .bandwidth import Bandwidth, effective_bandwidth, file_bandwidth
 from .classical import CLASSICAL_METHODS
 from .processing import build_chain, describe_chain, method_label, upsample_file
@@ -296,7 +296,8 @@ def plan(
         if sr is not None and int(sr) != int(file_info.samplerate):
             raise ValueError(f"sr={sr} but '{name}' is {file_info.samplerate} Hz; leave sr out for files.")
         sr_in = int(file_info.samplerate)
-        if file_info.frames == 0:
+        n_frames = int(file_info.frames)
+        if n_frames == 0:
             raise ValueError(f"'{name}' contains no samples.")
     else:
         name = "array"
@@ -304,6 +305,7 @@ def plan(
             raise ValueError("sr (the signal's sample rate) is required when source is an array.")
         sr_in = check_sample_rate(sr)
         source = check_channels_first(as_float_signal(source, name="x", ndims=(1, 2)))
+        n_frames = source.shape[-1]
 
     model_obj, model_name = None, None
     if not isinstance(method, str):
@@ -321,9 +323,7 @@ def plan(
     if rate is not None and target_sr is not None:
         raise ValueError("give target_sr or rate, not both.")
     if rate is not None:
-        if isinstance(rate, bool) or not isinstance(rate, (int, np.integer)) or rate < 2:
-            raise ValueError(f"rate must be an integer >= 2, got {rate!r}.")
-        target_sr = sr_in * int(rate)
+        target_sr = sr_in * check_rate(rate)
     if target_sr is None:
         model_out = None
         if model_obj is not None:
@@ -340,6 +340,11 @@ def plan(
         raise ValueError(
             f"audiosr only up-samples: {name} is already {sr_in} Hz, above the target {target_sr} Hz. "
             "Use a resampler (sox, soxr, audiosr.signal.resample) to lower a rate."
+        )
+    if target_sr > MAX_RATE * sr_in:
+        raise ValueError(
+            f"target_sr={target_sr} is {target_sr / sr_in:g} times {name}'s {sr_in} Hz, larger than the maximum "
+            f"supported factor {MAX_RATE}; up-sample in stages or choose a lower target."
         )
 
     if input_bandwidth is not None:
@@ -394,11 +399,14 @@ def plan(
         if pick is None and force_model and target_sr == sr_in:
             outputs = [m for m in _models() if m[2] == target_sr and m[1] < target_sr]
             pick = max(outputs, key=lambda m: m[1]) if outputs else None
+        classical, why = "sinc", f"no shipped model for {effective} Hz material to {target_sr} Hz"
         if pick is not None and (target_sr > sr_in or not full_band or force_model):
             name_, model_in, _, model_rate = pick
-            why = f"shipped model for {model_in} Hz material"
-            return run(name_, f"pretrained {name_}", model_in, model_rate, why)
-        classical, why = "sinc", f"no shipped model for {effective} Hz material to {target_sr} Hz"
+            # The model sees the content at its own input rate; a network needs at least one patch of it.
+            need = _load_pretrained(name_)._min_input_length(model_rate)
+            if n_frames * model_in // sr_in >= need:
+                return run(name_, f"pretrained {name_}", model_in, model_rate, f"shipped model for {model_in} Hz material")
+            why = f"the input is too short for {name_} (it takes at least {need} samples at {model_in} Hz)"
     else:
         classical, why = method, "the requested method"
     if target_sr == sr_in:

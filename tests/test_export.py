@@ -146,6 +146,7 @@ def test_exported_setting_is_kept(tmp_path):
     X = _signals(1, 400)
     assert np.abs(onnx_model.transform(X) - model.transform(X)).max() < TOL
     assert onnx_model._stream_geometry(4) == model._stream_geometry(4)
+    assert onnx_model._min_input_length(4) == model._min_input_length(4) == 256 // 4  # one patch
 
 
 def test_batch_size_and_threads_do_not_change_the_output(exported):

@@ -73,6 +73,19 @@ def test_plan_uses_a_shipped_model_for_its_input_rate():
     assert p.apply(resample(x, orig_sr=12000, target_sr=24000)).shape == (48000,)
 
 
+def test_an_input_shorter_than_the_models_patch_gets_sinc():
+    name = audiosr.pretrained.list()[0]
+    meta = audiosr.pretrained.info(name)
+    need = audiosr.pretrained.load(name)._min_input_length(meta["rate"])
+    rng = np.random.default_rng(0)
+    enough = plan(rng.standard_normal(need), meta["output_sr"], sr=meta["input_sr"], detect=False)
+    assert enough.method == name
+    short = plan(rng.standard_normal(need - 1), meta["output_sr"], sr=meta["input_sr"], detect=False)
+    assert short.method == "sinc"
+    assert f"the input is too short for {name} (it takes at least {need} samples at {meta['input_sr']} Hz)" in short.reason
+    assert short.apply(rng.standard_normal(need - 1)).shape == ((need - 1) * meta["rate"],)
+
+
 def test_full_band_at_target_is_nothing_to_add():
     x = _noise(1, 48000)
     p = plan(x, 48000, sr=48000)
@@ -107,6 +120,8 @@ def test_given_bandwidth_overrides_detection():
         ({}, "give the output rate"),
         ({"target_sr": 48000, "rate": 3}, "not both"),
         ({"rate": 1}, "rate must be an integer >= 2"),
+        ({"rate": 1000}, "larger than the maximum supported factor 256"),
+        ({"target_sr": 16000 * 300}, "300 times array's 16000 Hz, larger than the maximum supported factor 256"),
         ({"target_sr": 0}, "target_sr"),
     ],
 )

@@ -32,6 +32,7 @@ from .._inference import (
     check_patch_length,
     grid_geometry,
     interpolate,
+    min_input_length,
     stream_geometry,
     upsample_with_network,
 )
@@ -725,6 +726,10 @@ class NeuralUpsampler(BaseUpsampler):
 
     def _stream_geometry(self, rate):
         return stream_geometry(self._inference_config(), rate, self.keep_low_band, self.high_band_gain)
+
+    def _min_input_length(self, rate):
+        """The fewest low-rate samples ``transform`` takes (used by :func:`audiosr.planning.plan`)."""
+        return min_input_length(self._inference_config(), rate)
 
     # ------------------------------------------------------------------ pickling
 
