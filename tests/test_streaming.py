@@ -170,8 +170,10 @@ def test_dtype_follows_the_first_chunk():
 
 def test_a_shipped_model_by_name():
     stream = audiosr.Stream("speech-x4-16k", sr=4000, target_sr=16000)
-    assert stream.sr_out == 16000 and stream.block == 256 and stream.context == 768
-    assert stream.latency == 1023 and "speech-x4-16k" in repr(stream)
+    # The block grid and context are the model's (its patches, crossover and high-band gain).
+    granularity, context = stream.model._stream_geometry(4)
+    assert stream.sr_out == 16000 and stream.block % granularity == 0 and stream.context >= context
+    assert stream.latency == stream.block + stream.context - 1 and "speech-x4-16k" in repr(stream)
     x = audiosr.decimate(audiosr.datasets.load_sample("speech", sr=16000)[0][:16000], 4)
     y = _run(stream, x, [80])
     np.testing.assert_allclose(y, audiosr.upsample(x, sr=4000, target_sr=16000, method=stream.model), atol=1e-6)
