@@ -321,7 +321,12 @@ def test_cli_ctrl_c_stops_the_workers_and_leaves_no_partial_file(tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(Path(__file__).parent)])}
     argv = [sys.executable, "-m", "audiosr", "upsample", str(src), "-o", str(out), "--model", str(model)]
     argv += ["--trust-pickle", "--jobs", "2"]
-    proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # A suite started in the background by a non-interactive shell (`make test &`) inherits SIGINT
+    # ignored, and Python then keeps it ignored: the child gets the default back, as in a terminal.
+    proc = subprocess.Popen(
+        argv, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # fmt: skip
     try:
         deadline = time.monotonic() + 60
         while len(_leftovers(out) if out.exists() else []) < 2 and time.monotonic() < deadline:
