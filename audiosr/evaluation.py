@@ -338,12 +338,14 @@ def calibrate_bands(
             out = upsample(x, rate, method=plain)
             y_base = upsample(x, rate, method=baseline)
             base_rows[maker].append([snr(y, y_base), lsd(y, y_base), lsd_hf(y, y_base, rate=rate)])
-            joined = {}
+            joined, below = {}, {}
             for c in crossovers:
                 frequency = check_keep_low_band(c)
                 joined[c] = out if frequency is None else low_band_passthrough(out[None], x[None], rate, crossover=frequency)[0]
+                # The gain is linear, g * y + (1 - g) * LP(y): LP(y) (gain 0) is filtered once per crossover.
+                below[c] = high_band_gain(joined[c][None], rate, 0.0)[0]
             for i, (c, g) in enumerate(settings):
-                y_hat = high_band_gain(joined[c][None], rate, g)[0]
+                y_hat = g * joined[c] + (1.0 - g) * below[c]
                 rows[i][maker].append([snr(y, y_hat), lsd(y, y_hat), lsd_hf(y, y_hat, rate=rate)])
     base = {maker: _means(_SCORES, base_rows[maker]) for maker in makers}
     tolerance = snr_tolerance - margin
