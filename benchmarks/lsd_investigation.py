@@ -74,7 +74,8 @@ def diagnose(args):
     lines = [
         f"## Where the LSD comes from: {args.dataset}, ×{args.rate}",
         "",
-        f"Command: `python benchmarks/lsd_investigation.py --diagnose` (models saved by `quality.py`). "
+        f"Command: `python benchmarks/lsd_investigation.py --diagnose --table-minutes {args.table_minutes:g}` "
+        f"(models saved by `quality.py` at {args.table_minutes:g} minutes). "
         f"Active frames: within {ACTIVE_DB:g} dB of the file's loudest STFT frame (2048/512); LSD means over files "
         "of each file's frame mean; high-band energy: output over reference above the input's Nyquist, active frames, dB.",
         "",
@@ -83,11 +84,13 @@ def diagnose(args):
         "|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
-        path = Path(args.work) / "models" / f"{quality.cell_id(args.dataset, args.rate, row)}.pt"
+        saved = [] if row in quality.CLASSICAL else quality.saved_models(
+            args.work, args.dataset, args.rate, row, args.table_minutes
+        )
         if row in quality.CLASSICAL:
             method = row.lower()
-        elif path.exists():
-            method = load_model(path, allow_pickle=False)
+        elif saved:
+            method = load_model(saved[0], allow_pickle=False)
         else:
             continue
         all_, low, high, act, quiet, share, e_hat, e_ref = [], [], [], [], [], [], 0.0, 0.0
@@ -166,7 +169,10 @@ def main(argv=None):
     parser.add_argument(
         "--rows", nargs="+", default=["DualBranchSR"], choices=("SpectralDNN", "AudioUNet", "DualBranchSR")
     )
-    parser.add_argument("--budget-minutes", type=float, default=4.0)
+    parser.add_argument("--budget-minutes", type=float, default=4.0, help="training time of the weight variants")
+    parser.add_argument(
+        "--table-minutes", type=float, default=15.0, help="--diagnose: the budget of the quality table's models"
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", default=str(HERE / "results"))
     parser.add_argument("--join", action="store_true", help="only rebuild lsd_investigation.md from the sections")

@@ -87,7 +87,7 @@ def test_quality_smoke_run_writes_the_table_and_resumes(tiny_corpus, tmp_path, c
     # The LSD investigation reads the saved models and trains its own variants.
     investigation = _script("lsd_investigation")
     investigation.main(["--data", str(tiny_corpus), "--work", str(work), "--out", str(out), "--diagnose",
-                        "--weights", "0", "0.01", "--budget-minutes", "0.002"])  # fmt: skip
+                        "--weights", "0", "0.01", "--budget-minutes", "0.002", "--table-minutes", "0.003"])  # fmt: skip
     report = (out / "lsd_investigation.md").read_text()
     assert "| DualBranchSR time-only |" in report and "| DualBranchSR | True | 0.01 |" in report
 
@@ -124,6 +124,68 @@ def test_quality_scores_inputs_made_by_other_tools(tiny_corpus, tmp_path, capsys
     assert "2 cells done, 0 to run" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         quality.main(argv + ["--input-methods", "cheby"])
+
+
+def test_quality_cells_carry_their_budget_and_reuse_the_learning_curves_models(tiny_corpus, tmp_path, capsys):
+    quality, curves = _script("quality"), _script("learning_curves")
+    work, out = tmp_path / "work", tmp_path / "results"
+    common = ["--data", str(tiny_corpus), "--smoke", "--work", str(work), "--out", str(out), "--rates", "4",
+              "--datasets", "speech-multi", "--rows", "AudioUNet", "DualBranchSR"]  # fmt: skip
+    # The learning curves train the ablation cell's rows with the same pairs, seed and budget ...
+    curves_argv = ["--data", str(tiny_corpus), "--smoke", "--minutes", "0.004", "--jobs", "1",
+                   "--rows", "DualBranchSR recipe", "--work", str(work), "--out", str(out)]  # fmt: skip
+    assert curves.main(curves_argv) == 0
+    trained = next((work / "curves").glob("dualbranchsr-recipe-0.004min-*.pt"))
+    mtime = trained.stat().st_mtime_ns
+    # ... so quality.py scores that model instead of training it again; AudioUNet has no curve cell yet.
+    capsys.readouterr()
+    assert quality.main(common + ["--budget-minutes", "0.003", "--ablation-minutes", "0.004"]) == 0
+    printed = capsys.readouterr().out
+    assert "0 cells done, 2 to run" in printed
+    assert not quality.saved_models(work, "speech-multi", 4, "DualBranchSR", 0.004)
+    assert len(quality.saved_models(work, "speech-multi", 4, "AudioUNet", 0.004)) == 1
+    with open(out / "quality.csv") as fh:
+        rows = {c["row"]: c for c in csv.DictReader(fh)}
+    assert rows["DualBranchSR"]["trained_by"] == "learning_curves.py" and rows["AudioUNet"]["trained_by"] == ""
+    assert rows["DualBranchSR"]["budget_minutes"] == rows["AudioUNet"]["budget_minutes"] == "0.004"
+    assert trained.stat().st_mtime_ns == mtime
+    report = (out / "quality.md").read_text()
+    assert "**0.004** in the speech-multi ×4 cell" in report and "(trained by learning_curves.py)" in report
+
+    # Another budget is another cell: nothing of the first run is taken for it.
+    capsys.readouterr()
+    assert quality.main(common + ["--budget-minutes", "0.003", "--ablation-minutes", "0.005"]) == 0
+    assert "0 cells done, 2 to run" in capsys.readouterr().out
+    # A curve model of other parameters is not taken either (here: another seed's row definition).
+    assert quality.trained_by_curves("speech-multi", 4, "DualBranchSR time-only", 0.004,
+                                     quality.argparse.Namespace(work=str(work), smoke=True)) is None  # fmt: skip
+    assert quality.trained_by_curves("speech-multi", 4, "DualBranchSR", 0.004,
+                                     quality.argparse.Namespace(work=str(work), smoke=False)) is None  # fmt: skip
+
+
+def test_quality_sets_the_papers_figures_and_a_verdict_beside_each_block():
+    quality = _script("quality")
+    cells = {
+        ("speech-multi", 4, "Bicubic"): {"snr": 13.0, "lsd": 2.4},
+        ("speech-multi", 4, "SpectralDNN"): {"snr": 12.5, "lsd": 1.0},
+        ("speech-multi", 4, "AudioUNet"): {"snr": 14.2, "lsd": 1.9},
+        ("speech-multi", 4, "DualBranchSR"): {"snr": 14.0, "lsd": 1.05},
+        ("speech-multi", 8, "Bicubic"): {"snr": 7.7, "lsd": 2.9},
+        ("speech-multi", 8, "DualBranchSR"): {"snr": 8.0, "lsd": 1.4},
+    }
+    table = quality.paper_table("speech-multi", [4, 6, 8])
+    assert table[0].startswith("| rate | Bicubic | Li et al. (SpectralDNN) | Kuleshov et al. (AudioUNet) |")
+    assert table[2] == "| ×4 | 13 / 14.9 | 14.9 / 5.8 | 16.1 / 3.5 | 17.5 / 1.27 |"
+    assert table[3] == "| ×6 | 9.1 / 10.1 | — | 10 / 3.7 | — |" and len(table) == 5
+    (sentence,) = quality.agreement(cells, "speech-multi", [4, 6, 8])
+    assert "×4 TFNet +4.5 → +1.00 dB" in sentence and "×4 Li et al. +1.9 → -0.50 dB" in sentence
+    assert "×8 TFNet +3.3 → +0.30 dB" in sentence and "×6" not in sentence  # no ×6 cells were scored
+    assert "SNR order, best first, is TFNet, Kuleshov et al., Li et al.: ours is Kuleshov et al., TFNet, Li et al." in sentence
+    assert "LSD order, best first, is TFNet, Kuleshov et al., Li et al.: ours is Li et al., TFNet, Kuleshov et al." in sentence
+    cells[("speech-multi", 4, "SpectralDNN")]["lsd"] = 2.0
+    cells[("speech-multi", 4, "AudioUNet")]["lsd"] = 1.5
+    assert "Li et al.: ours too" in quality.agreement(cells, "speech-multi", [4])[0]
+    assert quality.paper_table("piano-44k", [4]) == [] and quality.agreement(cells, "piano-44k", [4]) == []
 
 
 def test_quality_rejects_a_missing_dataset(tmp_path):
