@@ -35,6 +35,7 @@ sys.path.insert(0, str(HERE))
 
 import quality  # noqa: E402  (the table's data, pairs and budgets, so these runs match it)
 from _common import git_commit, run_environment  # noqa: E402
+from artifacts import tonal_excess  # noqa: E402
 from lsd_investigation import diagnose_file  # noqa: E402
 
 #: name -> (DualBranchSR parameters, what it is). "former" is the default before the fast architecture.
@@ -64,6 +65,7 @@ CONFIGS = {
 SPECTRAL_LOSS = 0.003
 RATE = 4
 DATASET = "speech-multi"
+SR = 16000
 
 
 def make_model(name, budget_s, spectral_loss, seed=0, smoke=False):
@@ -89,17 +91,20 @@ def score(model, test, names):
     from audiosr.signal import decimate
 
     record = {k: round(v, 4) for k, v in evaluate(model, test, RATE).items() if k in ("snr", "lsd", "lsd_hf")}
-    active, vctk_lsd, vctk_snr = [], [], []
+    active, vctk_lsd, vctk_snr, references, outputs = [], [], [], [], []
     for name, y in zip(names, test):
         n = len(y) // RATE * RATE
         y = y[:n]
         y_hat = model.transform(decimate(y, RATE)[None])[0]
+        references.append(y)
+        outputs.append(y_hat)
         per_frame, mask, _, _ = diagnose_file(y, y_hat, RATE)
         active.append(per_frame["all"][mask].mean())
         if "vctk" in name:
             vctk_lsd.append(lsd(y, y_hat))
             vctk_snr.append(snr(y, y_hat))
     record["lsd_active"] = round(float(np.mean(active)), 4)
+    record.update({k: round(v, 2) for k, v in tonal_excess(references, outputs, SR, RATE).items()})
     if vctk_lsd:
         record.update(lsd_vctk=round(float(np.mean(vctk_lsd)), 4), snr_vctk=round(float(np.mean(vctk_snr)), 4))
         record["vctk_files"] = len(vctk_lsd)

@@ -198,6 +198,65 @@ def nearest_multiple(freq, base):
     return k, freq - k * base
 
 
+#: The U-Nets' lines fall at multiples of this fraction of the input's sample rate
+#: (findings.md §7: the stride grid of their down- and up-sampling).
+GRID_FRACTION = 1 / 8
+#: Tonal scores skip the crossover's and the gain filter's transition just above f_N.
+GRID_START = 1.06
+
+
+def tonal_excess(references, outputs, sr, rate, half_width=32, n_peaks=10):
+    """How much more tonal an up-sampler's invented band is than the reference's, in dB.
+
+    The long-term spectra (:func:`long_term_spectrum`, frames of about 5.9 Hz bins:
+    the power of two nearest ``sr / 5.86``) of the outputs and of the references give
+    each bin's excess, the output's :func:`peak_to_neighbourhood` ratio minus the
+    reference's. Two summaries above ``GRID_START`` times the input's Nyquist frequency:
+
+    * ``lines_grid``: the mean excess at the multiples of ``GRID_FRACTION`` of the
+      input's sample rate (the largest within ``GUARD`` bins of each), where an
+      aliasing U-Net puts its lines;
+    * ``lines_top``: the mean of the ``n_peaks`` strongest excess peaks anywhere
+      (:func:`excess_peaks`), whatever their cause.
+
+    Parameters
+    ----------
+    references, outputs : sequences of 1-D arrays
+        Matching reference and up-sampled signals at ``sr``.
+    sr : int
+        Their sample rate.
+    rate : int
+        The up-sampling factor (the input's rate is ``sr / rate``).
+    half_width : int, default=32
+        Neighbourhood of :func:`peak_to_neighbourhood`, in bins.
+    n_peaks : int, default=10
+        Peaks averaged in ``lines_top``.
+
+    Returns
+    -------
+    scores : dict
+        ``{"lines_grid": float, "lines_top": float}``.
+    """
+    n_fft = 2 ** int(round(np.log2(sr / 5.86)))
+    freqs, ref_power = long_term_spectrum(references, sr, n_fft)
+    _, out_power = long_term_spectrum(outputs, sr, n_fft)
+    ratio_ref = peak_to_neighbourhood(ref_power, half_width)
+    ratio_out = peak_to_neighbourhood(out_power, half_width)
+    excess = ratio_out - ratio_ref
+    start = GRID_START * sr / rate / 2
+    spacing = GRID_FRACTION * sr / rate
+    grid = np.arange(1, int(sr / 2 / spacing) + 1) * spacing
+    values = []
+    for f in grid[grid > start]:
+        centre = int(np.argmin(np.abs(freqs - f)))
+        values.append(excess[max(0, centre - GUARD) : centre + GUARD + 1].max())
+    peaks = excess_peaks(freqs, ratio_out, ratio_ref, start, n_peaks)
+    return {
+        "lines_grid": float(np.mean(values)) if values else 0.0,
+        "lines_top": float(np.mean([p["excess_db"] for p in peaks])) if peaks else 0.0,
+    }
+
+
 def measure(name, args):
     """The excess peaks of each variant of one shipped model on its test files."""
     import audiosr.pretrained
@@ -235,6 +294,7 @@ def measure(name, args):
         results[label] = {
             "peaks": excess_peaks(freqs, ratio, ratio_ref, nyquist_in, args.peaks),
             "edges": tile_edges(freqs, ratio, ratio_ref, nyquist_in, rate),
+            "tonal": tonal_excess(refs, outs, sr, rate, args.half_width),
             "seconds": seconds,
         }
     return {
@@ -263,7 +323,9 @@ def write_report(measured, args, out):
         "Nyquist frequency of *excess* = ratio of the output - ratio of the reference (dB). "
         "k x f_N: nearest multiple of the input's Nyquist frequency (the replicator's tile edges) and the "
         "distance to it; k x f_s: the same for the input's sample rate (where an interpolator's images of the low "
-        "band fall).",
+        "band fall). Lines (`tonal_excess`): the mean excess at the multiples of 1/8 of the input's rate "
+        "above 1.06 f_N, where an aliasing U-Net leaves its lines (grid), and the mean of the 10 strongest "
+        "excess peaks above it (top 10); its spectrum has bins of about 5.9 Hz.",
         "",
         f"Machine: {env['cpu']}, {env['logical_cpus']} logical CPUs, {args.threads} inference thread(s). "
         f"Command: `python benchmarks/artifacts.py --data ../shared/data --n-fft {args.n_fft} --half-width "
@@ -291,12 +353,15 @@ def write_report(measured, args, out):
             "Excess (dB) at the tile edges k x f_N (the largest within "
             f"{GUARD} bins; k = {m['rate']} is the output's Nyquist frequency):",
             "",
-            "| variant | " + " | ".join(f"k={e['k']}: {e['k'] * m['nyquist_in']:g} Hz" for e in edges) + " |",
-            "|---|" + "---|" * len(edges),
+            "| variant | " + " | ".join(f"k={e['k']}: {e['k'] * m['nyquist_in']:g} Hz" for e in edges)
+            + " | lines: grid / top 10 |",
+            "|---|" + "---|" * (len(edges) + 1),
         ]
         for label in labels:
-            excess = [f"{e['excess_db']:.1f}" for e in m["results"][label]["edges"]]
-            lines.append(f"| {label} | " + " | ".join(excess) + " |")
+            r = m["results"][label]
+            excess = [f"{e['excess_db']:.1f}" for e in r["edges"]]
+            tonal = f"{r['tonal']['lines_grid']:.1f} / {r['tonal']['lines_top']:.1f}"
+            lines.append(f"| {label} | " + " | ".join(excess) + f" | {tonal} |")
         lines += ["", "Strongest excess peaks above f_N, per variant:", ""]
         for label, r in m["results"].items():
             lines += [

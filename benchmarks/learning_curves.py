@@ -142,6 +142,12 @@ CANDIDATES.update(
         ),
     }
 )
+#: Item 4 of the quality issue: the lines an aliasing U-Net leaves (findings.md §7).
+CANDIDATES["candidate anti-aliased U-Nets"] = (
+    "DualBranchSR",
+    {**RECIPE, "antialias": True},
+    "the recipe with U-Nets that resample without aliasing (blur before strides, linear up-sampling)",
+)
 ROWS.update(CANDIDATES)
 #: Rows whose training pairs are made otherwise than the quality table's (``make_pairs`` options;
 #: the scores stay on the table's test inputs, the Chebyshev decimation).
@@ -201,7 +207,7 @@ def run_cell(row, minutes, seed, args):
     name = "sinc" if row == "Sinc" else stem(row, minutes, seed)
     cell = work / f"{name}.json"
     if cell.exists():
-        return add_makers(json.loads(cell.read_text()), cell, args)
+        return add_makers(add_lines(json.loads(cell.read_text()), cell, args), cell, args)
     if args.no_train and row != "Sinc":
         return None  # reported as not run yet
     train, test, names, _ = quality.load_dataset(DATASET, args.data, args.smoke)
@@ -231,6 +237,27 @@ def run_cell(row, minutes, seed, args):
     record.update(score(model, test, names))
     cell.write_text(json.dumps(record))
     return add_makers(record, cell, args, model, test)
+
+
+def add_lines(record, cell, args):
+    """Scores cells made before the tonal scores existed (``architecture.score``'s lines_grid, lines_top)."""
+    if "lines_grid" in record or args.no_train:
+        return record
+    from architecture import tonal_excess
+
+    from audiosr import SincUpsampler, load_model
+    from audiosr.signal import decimate
+
+    pt = cell.parent / f"{cell.name[: -len('.json')]}.pt"
+    if record["row"] != "Sinc" and not pt.exists():
+        return record
+    model = SincUpsampler(rate=RATE) if record["row"] == "Sinc" else load_model(pt, allow_pickle=False)
+    _, test, _, sr = quality.load_dataset(DATASET, args.data, args.smoke)
+    refs = [y[: len(y) // RATE * RATE] for y in test]
+    outs = [model.transform(decimate(y, RATE)[None])[0] for y in refs]
+    record.update({k: round(v, 2) for k, v in tonal_excess(refs, outs, sr, RATE).items()})
+    cell.write_text(json.dumps(record))
+    return record
 
 
 def add_makers(record, cell, args, model=None, test=None):
@@ -318,6 +345,9 @@ def write_report(records, failures, args, out):
         f"its poly learning-rate schedule ending at the budget) on the quality table's training pairs, "
         f"{args.threads} torch thread(s) per model, {args.jobs} model(s) at a time; scored on the whole test "
         "files. LSD active: frames within 40 dB of each file's loudest. VCTK: the test split's VCTK files alone. "
+        "Lines: how much more tonal the band above the input's Nyquist frequency is than the reference's "
+        "(`artifacts.tonal_excess`, dB): the mean excess at the multiples of 1/8 of the input's rate, where an "
+        "aliasing U-Net leaves lines / the mean of the 10 strongest excess peaks. "
         "Epochs: passes over the training patches (frames for SpectralDNN), partial ones included.",
         "",
         f"Machine: {env['cpu']}, {env['logical_cpus']} logical CPUs, no GPU; torch {env['torch']}. ",
@@ -333,7 +363,8 @@ def write_report(records, failures, args, out):
     if sinc is not None:
         lines += [
             f"Reference, windowed-sinc interpolation: SNR {sinc['snr']:.2f} dB, LSD {sinc['lsd']:.3f}, "
-            f"LSD-HF {sinc['lsd_hf']:.3f}, LSD active {sinc['lsd_active']:.3f}.",
+            f"LSD-HF {sinc['lsd_hf']:.3f}, LSD active {sinc['lsd_active']:.3f}"
+            + (f", lines {sinc['lines_grid']:.1f} / {sinc['lines_top']:.1f} dB." if "lines_grid" in sinc else "."),
             "",
         ]
     lines += summary_tables(records, args)
@@ -372,14 +403,15 @@ def write_report(records, failures, args, out):
 def score_table(first, rows):
     """Markdown lines of a scores table: ``first`` names the first column, ``rows`` are (label, cell)."""
     lines = [
-        f"| {first} | epochs | SNR dB | LSD | LSD-HF | LSD active | SNR VCTK | LSD VCTK |",
-        "|---|---|---|---|---|---|---|---|",
+        f"| {first} | epochs | SNR dB | LSD | LSD-HF | LSD active | SNR VCTK | LSD VCTK | lines dB |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for label, r in rows:
         seed = f" (seed {r['seed']})" if r.get("seed") else ""
         lines.append(
             f"| {label}{seed} | {fmt(r.get('epochs'), 2)} | {r['snr']:.2f} | {r['lsd']:.3f} | {r['lsd_hf']:.3f} | "
-            f"{r['lsd_active']:.3f} | {fmt(r.get('snr_vctk'), 2)} | {fmt(r.get('lsd_vctk'), 3)} |"
+            f"{r['lsd_active']:.3f} | {fmt(r.get('snr_vctk'), 2)} | {fmt(r.get('lsd_vctk'), 3)} | "
+            f"{fmt(r.get('lines_grid'), 1)} / {fmt(r.get('lines_top'), 1)} |"
         )
     return lines
 

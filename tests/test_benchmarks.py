@@ -404,6 +404,24 @@ def test_artifact_measures_find_a_line_the_reference_lacks():
         artifacts.long_term_spectrum([np.zeros(100)], sr, n_fft=1024)
 
 
+def test_tonal_excess_finds_lines_on_the_grid_and_nothing_in_noise():
+    artifacts = _script("artifacts")
+    sr, rate = 16000, 4  # input rate 4000 Hz: the grid is every 500 Hz, scored from 2120 Hz up
+    rng = np.random.default_rng(0)
+    t = np.arange(4 * sr) / sr
+    refs = [rng.standard_normal(len(t)) for _ in range(3)]
+    noise = [rng.standard_normal(len(t)) for _ in range(3)]
+    tones = sum(0.3 * np.cos(2 * np.pi * f * t) for f in range(2500, 8000, 500))
+    clean = artifacts.tonal_excess(refs, noise, sr, rate)
+    lined = artifacts.tonal_excess(refs, [x + tones for x in noise], sr, rate)
+    assert abs(clean["lines_grid"]) < 2 and lined["lines_grid"] > 10
+    assert lined["lines_top"] > 10 and lined["lines_top"] > clean["lines_top"] + 5
+    # Lines off the grid count in the top 10 only.
+    off = sum(0.3 * np.cos(2 * np.pi * f * t) for f in range(2750, 8000, 500))
+    shifted = artifacts.tonal_excess(refs, [x + off for x in noise], sr, rate)
+    assert shifted["lines_grid"] < 2 and shifted["lines_top"] > 10
+
+
 def test_artifacts_smoke_run_writes_the_report(tiny_corpus, tmp_path):
     artifacts = _script("artifacts")
     out = tmp_path / "results"
@@ -413,6 +431,7 @@ def test_artifacts_smoke_run_writes_the_report(tiny_corpus, tmp_path):
     report = (out / "artifacts.md").read_text()
     assert "## piano-x4-44k" in report and "spline interpolation" in report and "overlap 0.3" in report
     assert "k=2: 11025 Hz" in report and "k=4: 22050 Hz" in report and "k=5" not in report
+    assert "| lines: grid / top 10 |" in report
 
 
 def test_learning_curves_candidates_have_their_own_report(tiny_corpus, tmp_path):

@@ -384,6 +384,16 @@ def test_command_line_upsample_without_onnxruntime(exported, tmp_path, capsys, m
     assert "audiosr-learn[onnx]" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("estimator", [DualBranchSR, AudioUNet])
+def test_antialiased_unets_export(estimator, tmp_path):
+    y = 0.3 * np.random.default_rng(0).standard_normal((6, 1024))
+    model = estimator(rate=4, max_epochs=1, random_state=0, device="cpu", antialias=True, **TINY[estimator])
+    model.fit(y[:, ::4], y)
+    onnx_model = load_model(export_onnx(model, tmp_path / "m.onnx"))
+    X = _signals(2, 700, seed=3)
+    assert np.abs(onnx_model.transform(X) - model.transform(X)).max() < TOL
+
+
 def test_log_frequency_branch_exports(tmp_path):
     y = 0.3 * np.random.default_rng(0).standard_normal((6, 1024))
     model = DualBranchSR(rate=4, max_epochs=1, random_state=0, device="cpu", frequency_scale="log", **TINY[DualBranchSR])

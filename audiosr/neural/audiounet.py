@@ -17,9 +17,9 @@ LOSSES = ("rmse", "mse")
 class AudioUNetModule(nn.Module):
     """The U-Net plus the additive residual from its (interpolated) input: ``x + unet(x)``."""
 
-    def __init__(self, filters, kernel_sizes, dropout):
+    def __init__(self, filters, kernel_sizes, dropout, antialias=False):
         super().__init__()
-        self.unet = UNet1d(filters, kernel_sizes, dropout, bias=True)
+        self.unet = UNet1d(filters, kernel_sizes, dropout, bias=True, antialias=antialias)
 
     def forward(self, x):
         return x + self.unet(x[:, None])[:, 0]
@@ -63,6 +63,13 @@ class AudioUNet(PatchUpsampler):
         Odd kernel sizes of the blocks.
     dropout : float, default=0.1
         Dropout in the bottleneck and up blocks (the paper: 0.5).
+    antialias : bool, default=False
+        Resample without aliasing inside the U-Net: a ``[1, 2, 1] / 4`` blur before
+        every stride-2 convolution, linear interpolation plus a convolution instead of
+        every sub-pixel shuffle (:class:`~audiosr.neural.layers.UNet1d`), at the same
+        cost. The paper's network aliases, which leaves faint tones at multiples of
+        the output rate over ``2**(len(filters) + 1)``. Models saved before the
+        parameter existed load with ``False``.
     loss : {"rmse", "mse"}, default="rmse"
         Training objective, see above.
     spectral_loss : float, default=0.0
@@ -200,6 +207,7 @@ class AudioUNet(PatchUpsampler):
         filters=(16, 32, 64, 64),
         kernel_sizes=(33, 17, 9, 9),
         dropout=0.1,
+        antialias=False,
         loss="rmse",
         spectral_loss=0.0,
         stft_loss=0.0,
@@ -232,6 +240,7 @@ class AudioUNet(PatchUpsampler):
         self.filters = filters
         self.kernel_sizes = kernel_sizes
         self.dropout = dropout
+        self.antialias = antialias
         self.loss = loss
         self.spectral_loss = spectral_loss
         self.stft_loss = stft_loss
@@ -269,6 +278,7 @@ class AudioUNet(PatchUpsampler):
         "discriminator_lr": None,
         "keep_low_band": False,
         "high_band_gain": 1.0,
+        "antialias": False,
         "overlap": 0.5,
     }
 
@@ -295,6 +305,7 @@ class AudioUNet(PatchUpsampler):
             filters=(128, 256, 512, 512),
             kernel_sizes=(65, 33, 17, 9),
             dropout=0.5,
+            antialias=False,
             loss="rmse",
             keep_low_band=False,
             patch_len=8192,
@@ -311,6 +322,8 @@ class AudioUNet(PatchUpsampler):
         super()._check_params()
         check_unet_params(self.filters, self.kernel_sizes, self.dropout)
         check_choice(self.loss, LOSSES, name="loss")
+        if not isinstance(self.antialias, (bool, int)):
+            raise TypeError(f"antialias must be True or False, got {self.antialias!r}.")
 
     def _patch_multiple(self, rate):
         return 2 ** (len(self.filters) + 1)
@@ -325,6 +338,7 @@ class AudioUNet(PatchUpsampler):
             filters=tuple(int(f) for f in self.filters),
             kernel_sizes=tuple(int(k) for k in self.kernel_sizes),
             dropout=float(self.dropout),
+            antialias=bool(self.antialias),
         )
 
     def _make_module(self, **kwargs):

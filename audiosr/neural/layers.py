@@ -7,7 +7,7 @@ import numbers
 import torch
 from torch import nn
 
-__all__ = ["SubPixel1d", "UNet1d", "check_unet_params"]
+__all__ = ["Blur1d", "LinearUpsample1d", "SubPixel1d", "UNet1d", "check_unet_params"]
 
 
 def check_unet_params(filters, kernel_sizes, dropout):
@@ -47,6 +47,33 @@ class SubPixel1d(nn.Module):
         return x.view(b, r, rc // r, w).permute(0, 2, 3, 1).reshape(b, rc // r, w * r)
 
 
+class Blur1d(nn.Module):
+    """The ``[1, 2, 1] / 4`` low-pass along time, per channel, edges repeated.
+
+    Its response is zero at the Nyquist frequency and one at DC: before a stride-2
+    convolution it removes what the subsampling would fold back (the convolution is
+    linear, so blurring its input is blurring its output); it has no weights.
+    """
+
+    def forward(self, x):
+        padded = torch.cat([x[..., :1], x, x[..., -1:]], dim=-1)
+        return 0.25 * padded[..., :-2] + 0.5 * padded[..., 1:-1] + 0.25 * padded[..., 2:]
+
+
+class LinearUpsample1d(nn.Module):
+    """Twice the length by linear interpolation: ``(B, C, W) -> (B, C, 2W)``.
+
+    Sample ``2w`` is the input's sample ``w`` and sample ``2w + 1`` the mean of samples
+    ``w`` and ``w + 1`` (the last repeated). A convolution after it (a "resize
+    convolution") cannot give the two phases different filters, which is what paints
+    a sub-pixel shuffle's periodic pattern on its output.
+    """
+
+    def forward(self, x):
+        following = torch.cat([x[..., 1:], x[..., -1:]], dim=-1)
+        return torch.stack([x, 0.5 * (x + following)], dim=-1).flatten(-2)
+
+
 class UNet1d(nn.Module):
     """Kuleshov et al.'s AudioUNet body, as TFNet's time and frequency branches use it.
 
@@ -70,20 +97,38 @@ class UNet1d(nn.Module):
     in_channels, out_channels : int
         Channels of the input and of the output (1 for a waveform; ``r`` for the
         polyphase components of a signal at ``r`` times the U-Net's rate).
+    antialias : bool, default=False
+        Resample without aliasing: a :class:`Blur1d` before every stride-2
+        convolution, and linear interpolation followed by a convolution
+        (:class:`LinearUpsample1d`) instead of every sub-pixel shuffle, at the same
+        cost. The published networks alias: their strides fold content and their
+        shuffles stamp a pattern that repeats every ``2**(B + 1)`` input samples,
+        heard as faint tones at multiples of the input rate over ``2**(B + 1)``.
     """
 
-    def __init__(self, filters, kernel_sizes, dropout=0.5, bias=False, in_channels=1, out_channels=1):
+    def __init__(
+        self, filters, kernel_sizes, dropout=0.5, bias=False, in_channels=1, out_channels=1, antialias=False
+    ):
         super().__init__()
         self.depth = len(filters)
+
+        def downsampling(*layers):
+            return nn.Sequential(Blur1d(), *layers) if antialias else nn.Sequential(*layers)
+
+        def upsampling(in_ch, out_ch, k, bias):
+            # Sub-pixel: a convolution to twice the channels, shuffled to twice the length.
+            # Anti-aliased: twice the length first, then a convolution (the same cost).
+            if antialias:
+                return [LinearUpsample1d(), nn.Conv1d(in_ch, out_ch, k, padding=k // 2, bias=bias)]
+            return [nn.Conv1d(in_ch, 2 * out_ch, k, padding=k // 2, bias=bias)]
+
         self.down = nn.ModuleList()
         in_ch = in_channels
         for f, k in zip(filters, kernel_sizes):
-            self.down.append(
-                nn.Sequential(nn.Conv1d(in_ch, f, k, stride=2, padding=k // 2, bias=bias), nn.LeakyReLU(0.2))
-            )
+            self.down.append(downsampling(nn.Conv1d(in_ch, f, k, stride=2, padding=k // 2, bias=bias), nn.LeakyReLU(0.2)))
             in_ch = f
         k_last = kernel_sizes[-1]
-        self.bottleneck = nn.Sequential(
+        self.bottleneck = downsampling(
             nn.Conv1d(in_ch, filters[-1], k_last, stride=2, padding=k_last // 2),
             nn.Dropout(dropout),
             nn.LeakyReLU(0.2),
@@ -91,14 +136,12 @@ class UNet1d(nn.Module):
         self.up = nn.ModuleList()
         in_ch = filters[-1]
         for f, k in zip(reversed(filters), reversed(kernel_sizes)):
-            self.up.append(
-                nn.Sequential(
-                    nn.Conv1d(in_ch, 2 * f, k, padding=k // 2, bias=bias), nn.Dropout(dropout), nn.ReLU(), SubPixel1d(2)
-                )
-            )
-            in_ch = 2 * f  # f from the shuffle + f from the skip
-        self.final = nn.Conv1d(in_ch, 2 * out_channels, 9, padding=4)
-        self.shuffle = SubPixel1d(2)
+            shuffle = [] if antialias else [SubPixel1d(2)]
+            self.up.append(nn.Sequential(*upsampling(in_ch, f, k, bias), nn.Dropout(dropout), nn.ReLU(), *shuffle))
+            in_ch = 2 * f  # f from the up-sampling + f from the skip
+        *resize, self.final = upsampling(in_ch, out_channels, 9, True)
+        self.resize = resize[0] if resize else nn.Identity()
+        self.shuffle = nn.Identity() if antialias else SubPixel1d(2)
         for module in self.modules():
             if isinstance(module, nn.Conv1d):
                 nn.init.orthogonal_(module.weight)
@@ -117,4 +160,4 @@ class UNet1d(nn.Module):
         x = self.bottleneck(x)
         for block, skip in zip(self.up, reversed(skips)):
             x = torch.cat([block(x), skip], dim=1)
-        return self.shuffle(self.final(x))
+        return self.shuffle(self.final(self.resize(x)))

@@ -63,6 +63,8 @@ class TFNetModule(nn.Module):
         magnitudes (read as ``log max(|F|, 1e-6)``, written as ``exp(u - 10)`` and
         capped at the loudest input bin of the patch), on which a gain is a constant
         offset.
+    antialias : bool, default=False
+        U-Nets that resample without aliasing (:class:`~audiosr.neural.layers.UNet1d`).
     """
 
     def __init__(
@@ -77,15 +79,18 @@ class TFNetModule(nn.Module):
         normalize=False,
         polyphase=False,
         frequency_scale="linear",
+        antialias=False,
     ):
         super().__init__()
         self.patch_len, self.rate, self.branches, self.residual = patch_len, rate, branches, residual
         self.normalize, self.polyphase, self.frequency_scale = normalize, polyphase, frequency_scale
         channels = rate if polyphase else 1
         if branches in ("both", "time"):
-            self.time = UNet1d(filters, kernel_sizes, dropout, in_channels=channels, out_channels=channels)
+            self.time = UNet1d(
+                filters, kernel_sizes, dropout, in_channels=channels, out_channels=channels, antialias=antialias
+            )
         if branches in ("both", "frequency"):
-            self.freq = UNet1d(filters, kernel_sizes, dropout, out_channels=channels)
+            self.freq = UNet1d(filters, kernel_sizes, dropout, out_channels=channels, antialias=antialias)
         if branches == "both":
             # w = (tanh(v) + 1) / 2 keeps the per-bin fusion weight in [0, 1]; v = 0 starts at 0.5.
             self.fusion_logit = nn.Parameter(torch.zeros(patch_len // 2 + 1))
@@ -328,6 +333,14 @@ class DualBranchSR(PatchUpsampler):
         What the frequency branch regresses: linear magnitudes (the paper's code) or
         natural-log magnitudes (read as ``log |F|``, written back through ``exp``), on
         which a gain is an offset and quiet bins weigh as much as loud ones.
+    antialias : bool, default=False
+        U-Nets that resample without aliasing: a ``[1, 2, 1] / 4`` blur before every
+        stride-2 convolution and linear interpolation plus a convolution instead of
+        every sub-pixel shuffle (:class:`~audiosr.neural.layers.UNet1d`), at the same
+        cost. The paper's U-Nets alias, which leaves faint tones at multiples of
+        ``1 / 8`` of the input's sample rate in the band they invent
+        (``benchmarks/results/artifacts.md``). Models saved before the parameter
+        existed load with ``False``.
     spectral_loss : float, default=0.0
         Weight of a log-spectral distance term (:func:`audiosr.neural.losses.log_spectral_loss`,
         in bels) added to the waveform loss (see above). 0 leaves it out: the
@@ -489,6 +502,7 @@ class DualBranchSR(PatchUpsampler):
         normalize=True,
         polyphase=True,
         frequency_scale="linear",
+        antialias=False,
         spectral_loss=0.0,
         stft_loss=0.0003,
         spectral_band="full",
@@ -525,6 +539,7 @@ class DualBranchSR(PatchUpsampler):
         self.normalize = normalize
         self.polyphase = polyphase
         self.frequency_scale = frequency_scale
+        self.antialias = antialias
         self.spectral_loss = spectral_loss
         self.stft_loss = stft_loss
         self.spectral_band = spectral_band
@@ -564,6 +579,7 @@ class DualBranchSR(PatchUpsampler):
         "high_band_gain": 1.0,
         "polyphase": False,
         "frequency_scale": "linear",
+        "antialias": False,
         "overlap": 0.5,
     }
 
@@ -597,6 +613,7 @@ class DualBranchSR(PatchUpsampler):
             normalize=False,
             polyphase=False,
             frequency_scale="linear",
+            antialias=False,
             spectral_loss=0.0,
             stft_loss=0.0,
             spectral_band="full",
@@ -617,7 +634,7 @@ class DualBranchSR(PatchUpsampler):
         check_unet_params(self.filters, self.kernel_sizes, self.dropout)
         check_choice(self.branches, BRANCHES, name="branches")
         check_choice(self.frequency_scale, FREQUENCY_SCALES, name="frequency_scale")
-        for name in ("residual", "normalize", "polyphase"):
+        for name in ("residual", "normalize", "polyphase", "antialias"):
             if not isinstance(getattr(self, name), (bool, int)):
                 raise TypeError(f"{name} must be True or False, got {getattr(self, name)!r}.")
 
@@ -636,6 +653,7 @@ class DualBranchSR(PatchUpsampler):
             normalize=bool(self.normalize),
             polyphase=bool(self.polyphase),
             frequency_scale=self.frequency_scale,
+            antialias=bool(self.antialias),
         )
 
     def _make_module(self, **kwargs):
