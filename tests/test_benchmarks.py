@@ -404,6 +404,21 @@ def test_artifact_measures_find_a_line_the_reference_lacks():
         artifacts.long_term_spectrum([np.zeros(100)], sr, n_fft=1024)
 
 
+def test_zoo_cross_domain_scores_models_on_the_kinds_they_did_not_see(tiny_corpus, tmp_path):
+    cross = _script("zoo_cross_domain")
+    assert cross.other_kinds(["speech", "speech16k"]) == ["piano", "music"]
+    assert cross.other_kinds(["piano"]) == ["speech", "music"]
+    out = tmp_path / "results"
+    argv = ["--data", str(tiny_corpus), "--models", "speech-x4-16k", "piano-x4-44k", "--files", "1", "--out", str(out)]
+    assert cross.main(argv) == 0
+    report = (out / "zoo_cross_domain.md").read_text()
+    # The speech model on the piano file (resampled to 16 kHz); the piano model has no
+    # speech recorded at 44.1 kHz here, and no one has music: both skipped, not failed.
+    rows = [line for line in report.splitlines() if line.startswith("| speech-") or line.startswith("| piano-")]
+    assert len(rows) == 1 and rows[0].startswith("| speech-x4-16k | speech, speech16k | piano | 1 |")
+    assert rows[0].endswith("passes |") or "fails on" in rows[0]
+
+
 def test_tonal_excess_finds_lines_on_the_grid_and_nothing_in_noise():
     artifacts = _script("artifacts")
     sr, rate = 16000, 4  # input rate 4000 Hz: the grid is every 500 Hz, scored from 2120 Hz up
