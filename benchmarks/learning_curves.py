@@ -396,7 +396,7 @@ def write_report(records, failures, args, out):
     commits = sorted({r.get("git_commit", "") for r in records} - {""})
     lines += [f"Commits of the cells: {', '.join(commits) or '—'}.", ""]
     if failures:
-        lines += ["## Failed cells", "", *[f"* {row}, {m:g} min: {e}" for (row, m), e in sorted(failures.items())], ""]
+        lines += ["## Failed cells", "", *[f"* {row}, {m:g} min: {e}" for (row, m, *_), e in sorted(failures.items())], ""]
     (out / f"{args.name}.md").write_text("\n".join(lines))
 
 

@@ -1,5 +1,7 @@
 """Tests for the shared neural training base (seeding, pickling, early stopping, inference)."""
 
+import json
+
 import joblib
 import numpy as np
 import pytest
@@ -288,6 +290,24 @@ def test_checkpoint_of_another_run_is_refused(tmp_path):
         DualBranchSR(rate=4, checkpoint=path, **TINY).fit(X, y)
     with pytest.raises(TypeError, match="checkpoint must be a file path"):
         DualBranchSR(rate=4, checkpoint=3, **TINY).fit(X, y)
+
+
+def test_checkpoint_from_before_a_parameter_existed_resumes_at_its_legacy_value(tmp_path):
+    # A checkpoint written by a version without ``antialias`` lacks it in its fingerprint:
+    # it is the run with the value such files behave with (False), and no other.
+    X, y = data()
+    path = tmp_path / "train.ckpt"
+    params = TINY
+    first = DualBranchSR(rate=4, checkpoint=path, **params).fit(X, y)
+    saved = torch.load(path, weights_only=True)
+    fingerprint = json.loads(saved["fingerprint"])
+    del fingerprint["params"]["antialias"]
+    saved["fingerprint"] = json.dumps(fingerprint)
+    torch.save(saved, path)
+    resumed = DualBranchSR(rate=4, checkpoint=path, **params).fit(X, y)  # the finished run, at once
+    assert_same_state(state(first), state(resumed))
+    with pytest.raises(ValueError, match="another configuration or other training data"):
+        DualBranchSR(rate=4, checkpoint=path, **{**params, "antialias": True}).fit(X, y)
 
 
 _TRAIN_SCRIPT = """

@@ -170,12 +170,32 @@ class _Checkpoint:
             state = torch.load(self.path, map_location="cpu", weights_only=True)
         except Exception as exc:  # a foreign or damaged file
             raise ValueError(f"checkpoint '{self.path}' cannot be read ({exc}); delete it to start over.") from None
-        if not isinstance(state, dict) or state.get("fingerprint") != self.fingerprint:
+        if not isinstance(state, dict) or not self._fits(state.get("fingerprint")):
             raise ValueError(
                 f"checkpoint '{self.path}' belongs to another configuration or other training data; "
                 "delete it or choose another checkpoint path to start over."
             )
         return state
+
+    def _fits(self, fingerprint):
+        """Whether a saved fingerprint is this run's.
+
+        A checkpoint written before a parameter existed lacks it; it fits a run that sets
+        the parameter to the value such files behave with (the estimator's
+        ``_legacy_params``), as a saved model does.
+        """
+        if fingerprint == self.fingerprint:
+            return True
+        try:
+            saved, current = json.loads(fingerprint), json.loads(self.fingerprint)
+        except (TypeError, ValueError):
+            return False
+        if not isinstance(saved, dict) or not isinstance(saved.get("params"), dict):
+            return False
+        legacy = getattr(self.estimator, "_legacy_params", {})
+        params = {k: repr(v) for k, v in legacy.items() if k in current["params"]}
+        saved["params"] = {**params, **saved["params"]}
+        return saved == current
 
     def save(self, seed, module, optimizer, scheduler, rng, device, track, adversary=None):
         est = self.estimator
