@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import gc
 import os
 import socket
 import time
@@ -331,6 +332,11 @@ def process_group(backend="auto", device="auto"):
         yield DistributedContext(rank_device)
     finally:
         if owner and dist.is_initialized():
+            # Free what unreachable cycles still hold of the group (a DDP wrapper, the
+            # frames of an exception a rank raised and caught) while the group and the
+            # interpreter are alive: Gloo aborts the process when such objects are only
+            # destroyed at interpreter exit.
+            gc.collect()
             dist.destroy_process_group()
 
 
