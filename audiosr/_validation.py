@@ -177,6 +177,13 @@ def check_choice(value, choices, *, name):
     return value
 
 
+def check_flag(value, *, name):
+    """Check that ``value`` is True or False (or 0 / 1, as sklearn's grids pass them)."""
+    if not isinstance(value, (bool, int, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}.")
+    return value
+
+
 def check_target(y, X, rate):
     """Validate high-rate targets ``y`` against the low-rate clips ``X`` they belong to."""
     if y is None:

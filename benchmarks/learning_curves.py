@@ -243,7 +243,7 @@ def add_lines(record, cell, args):
     """Scores cells made before the tonal scores existed (``architecture.score``'s lines_grid, lines_top)."""
     if "lines_grid" in record or args.no_train:
         return record
-    from architecture import tonal_excess
+    from artifacts import tonal_excess
 
     from audiosr import SincUpsampler, load_model
     from audiosr.signal import decimate

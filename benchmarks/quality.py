@@ -205,6 +205,17 @@ def saved_models(work, dataset, rate, row, minutes):
     return sorted((Path(work) / "models").glob(pattern), key=lambda p: p.stat().st_mtime, reverse=True)
 
 
+def trained_model(dataset, rate, row, minutes, args):
+    """``(model, training record)`` of the cell's saved model, or of the learning curves' equal one, or None."""
+    from audiosr import load_model
+
+    path = model_path(args.work, dataset, rate, row, minutes, args.smoke)
+    meta = path.with_suffix(".json")
+    if path.exists() and meta.exists():
+        return load_model(path, allow_pickle=False), json.loads(meta.read_text())
+    return trained_by_curves(dataset, rate, row, minutes, args)
+
+
 def trained_by_curves(dataset, rate, row, minutes, args):
     """``(model, training record)`` of the learning curves' cell that equals this one, or None.
 
@@ -249,7 +260,7 @@ def run_cell(dataset, rate, row, args):
     """Train (neural rows, unless a saved model exists) and score one cell; returns its record."""
     import torch
 
-    from audiosr import load_model, save_model
+    from audiosr import save_model
     from audiosr.evaluation import evaluate
 
     torch.set_num_threads(args.threads)
@@ -259,14 +270,9 @@ def run_cell(dataset, rate, row, args):
     record = {"dataset": dataset, "rate": rate, "row": row, "sr": sr, "test_files": len(test)}
     record["git_commit"] = (git_commit()[0] or "")[:7]  # cells can be re-run by later commits
     if row not in CLASSICAL:
-        path = model_path(args.work, dataset, rate, row, minutes, args.smoke)
-        meta_path = path.with_suffix(".json")
-        reused = None if path.exists() else trained_by_curves(dataset, rate, row, minutes, args)
-        if path.exists() and meta_path.exists():
-            model = load_model(path, allow_pickle=False)
-            record.update(json.loads(meta_path.read_text()))
-        elif reused is not None:
-            model, training = reused
+        found = trained_model(dataset, rate, row, minutes, args)
+        if found is not None:
+            model, training = found
             record.update(training, budget_minutes=minutes)
         else:
             X, y = training_pairs(train, rate, args.smoke)
@@ -279,9 +285,10 @@ def run_cell(dataset, rate, row, args):
                 params=sum(p.numel() for p in model.module_.parameters()),
                 budget_minutes=minutes,
             )
+            path = model_path(args.work, dataset, rate, row, minutes, args.smoke)
             path.parent.mkdir(parents=True, exist_ok=True)
             save_model(model, path)
-            meta_path.write_text(json.dumps({k: record[k] for k in TRAINING_KEYS if k in record}))
+            path.with_suffix(".json").write_text(json.dumps({k: record[k] for k in TRAINING_KEYS if k in record}))
     start = time.perf_counter()
     makers = input_makers(args)
     rows = evaluate(model, test, rate, decimation=makers, lsd_conventions=("kuleshov2017",))
@@ -647,18 +654,17 @@ def write_report(cells, failures, args, out):
 
 def spectrogram_figures(args, out):
     """Low-rate input, Spline, DualBranchSR and reference for the first test clip of each dataset at ×4."""
-    from audiosr import load_model, upsample
+    from audiosr import upsample
     from audiosr.plotting import plot_spectrograms
     from audiosr.signal import decimate
 
     rate = 4 if 4 in args.rates else args.rates[0]
     for d in args.datasets:
         minutes = cell_minutes(d, rate, args)
-        path = model_path(args.work, d, rate, "DualBranchSR", minutes, args.smoke)
-        reused = None if path.exists() else trained_by_curves(d, rate, "DualBranchSR", minutes, args)
-        if not path.exists() and reused is None:
+        found = trained_model(d, rate, "DualBranchSR", minutes, args)
+        if found is None:
             continue
-        model = load_model(path, allow_pickle=False) if reused is None else reused[0]
+        model = found[0]
         _, test, names, sr = load_dataset(d, args.data, args.smoke)
         y = test[0][: min(len(test[0]), 4 * sr) // rate * rate]
         x = decimate(y, rate)

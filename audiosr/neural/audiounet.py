@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .._validation import check_choice, check_rate
+from .._validation import check_choice, check_flag, check_rate
 from ._base import PatchUpsampler
 from .layers import UNet1d, check_unet_params
 
@@ -322,8 +322,7 @@ class AudioUNet(PatchUpsampler):
         super()._check_params()
         check_unet_params(self.filters, self.kernel_sizes, self.dropout)
         check_choice(self.loss, LOSSES, name="loss")
-        if not isinstance(self.antialias, (bool, int)):
-            raise TypeError(f"antialias must be True or False, got {self.antialias!r}.")
+        check_flag(self.antialias, name="antialias")
 
     def _patch_multiple(self, rate):
         return 2 ** (len(self.filters) + 1)

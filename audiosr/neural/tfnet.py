@@ -7,7 +7,7 @@ import math
 import torch
 from torch import nn
 
-from .._validation import check_choice, check_rate
+from .._validation import check_choice, check_flag, check_rate
 from ._base import PatchUpsampler, smallest_patch_len
 from .layers import UNet1d, check_unet_params
 
@@ -635,8 +635,7 @@ class DualBranchSR(PatchUpsampler):
         check_choice(self.branches, BRANCHES, name="branches")
         check_choice(self.frequency_scale, FREQUENCY_SCALES, name="frequency_scale")
         for name in ("residual", "normalize", "polyphase", "antialias"):
-            if not isinstance(getattr(self, name), (bool, int)):
-                raise TypeError(f"{name} must be True or False, got {getattr(self, name)!r}.")
+            check_flag(getattr(self, name), name=name)
 
     def _patch_multiple(self, rate):
         return _patch_multiple(rate, len(self.filters), bool(self.polyphase))
