@@ -16,8 +16,13 @@ interpolator's images of the low band fall).
 
 To tell the causes apart the same is measured on: the spline interpolation the
 model starts from (its input, and its residual path); the windowed-sinc
-interpolator; and the model with another inference ``overlap`` (the overlap-add's
-hop changes, a line caused by the hop would move or change).
+interpolator; the model with another inference ``overlap`` (the overlap-add's
+hop changes, a line caused by the hop would move or change); and, with
+``--shifts K``, the mean of the model's outputs for its input delayed by 0 .. K-1
+samples (each delay undone): a network that is periodic in time with a period of
+P input samples paints lines at the multiples of 1/P of the input's rate, and the
+mean over K shifts cancels those at the multiples of 1/K that are not multiples of
+the rate itself, so what survives ``--shifts 32`` has another cause.
 
 Usage::
 
@@ -257,6 +262,26 @@ def tonal_excess(references, outputs, sr, rate, half_width=32, n_peaks=10):
     }
 
 
+class ShiftAveraged:
+    """The mean of an up-sampler's outputs for its input delayed by ``0 .. shifts - 1`` samples.
+
+    Each output is advanced by its delay times the rate before the mean, so a
+    time-invariant up-sampler is unchanged (up to its edges) and a periodically
+    time-varying one loses the lines of its period (see the module's docstring).
+    """
+
+    def __init__(self, upsampler, rate, shifts):
+        self.upsampler, self.rate, self.shifts = upsampler, int(rate), int(shifts)
+
+    def transform(self, X):
+        n = X.shape[-1] * self.rate
+        total = np.zeros((X.shape[0], n))
+        for delay in range(self.shifts):
+            delayed = np.concatenate([np.zeros((X.shape[0], delay)), X], axis=-1)
+            total += self.upsampler.transform(delayed)[:, delay * self.rate : delay * self.rate + n]
+        return total / self.shifts
+
+
 def measure(name, args):
     """The excess peaks of each variant of one shipped model on its test files."""
     import audiosr.pretrained
@@ -281,6 +306,8 @@ def measure(name, args):
     # A copy with another overlap: a line the overlap-add's hop causes would move or change with it.
     varied = copy.deepcopy(model).set_params(overlap=args.other_overlap)
     variants[f"{name} (overlap {args.other_overlap:g}, hop {varied._inference_config()['hop']})"] = varied
+    for shifts in args.shifts:
+        variants[f"{name}, mean over {shifts} input shifts"] = ShiftAveraged(model, rate, shifts)
     freqs, ref_power = long_term_spectrum(refs, sr, args.n_fft)
     ratio_ref = peak_to_neighbourhood(ref_power, args.half_width)
     nyquist_in = sr / rate / 2
@@ -331,6 +358,7 @@ def write_report(measured, args, out):
         f"Command: `python benchmarks/artifacts.py --data ../shared/data --n-fft {args.n_fft} --half-width "
         f"{args.half_width} --other-overlap {args.other_overlap:g}"
         + (f" --files {args.files}" if args.files else "")
+        + (f" --shifts {' '.join(map(str, args.shifts))}" if args.shifts else "")
         + (f" --models {' '.join(args.models)}" if list(args.models) != list(MODELS) else "")
         + (f" --name {args.name}" if args.name != "artifacts" else "")
         + f"`. Commit {(commit or '?')[:7]}{' (with uncommitted changes)' if dirty else ''}.",
@@ -392,6 +420,9 @@ def main(argv=None):
     parser.add_argument("--peaks", type=int, default=6, help="peaks reported per variant")
     parser.add_argument("--other-overlap", type=float, default=0.3, help="the overlap of the cause check")
     parser.add_argument("--files", type=int, default=0, help="at most this many test files (0: all)")
+    parser.add_argument(
+        "--shifts", type=int, nargs="*", default=[], help="also the mean over this many input shifts (a variant each)"
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", default=str(HERE / "results"))
     parser.add_argument("--name", default="artifacts", help="file name of the report, without .md")

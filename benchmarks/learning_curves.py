@@ -148,16 +148,30 @@ CANDIDATES["candidate anti-aliased U-Nets"] = (
     {**RECIPE, "antialias": True},
     "the recipe with U-Nets that resample without aliasing (blur before strides, linear up-sampling)",
 )
+CANDIDATES["candidate ICNR"] = (
+    "DualBranchSR",
+    {**RECIPE, "icnr": True},
+    "the recipe with the U-Nets' sub-pixel convolutions started with equal phases (ICNR)",
+)
+CANDIDATES["candidate line loss"] = (
+    "DualBranchSR",
+    {**RECIPE, "line_loss": 0.001},
+    "the recipe plus a term against lines at the harmonics of the U-Nets' period (periodic_line_loss)",
+)
 ROWS.update(CANDIDATES)
 #: Rows whose training pairs are made otherwise than the quality table's (``make_pairs`` options;
 #: the scores stay on the table's test inputs, the Chebyshev decimation).
 _MIX = {"method": "mix", "cutoff": (0.8, 1.0), "random_state": 0}
 PAIRS = {row: _MIX for row in CANDIDATES if row.endswith("filter mix")}
 
+#: Band edges of the error table, fractions of the input's Nyquist frequency (2 kHz here):
+#: the band the input keeps, the Chebyshev filter's transition (0.8-1), just above it, the rest.
+BANDS = (0.0, 0.8, 0.9, 1.0, 1.1, 1.5, 2.0, 3.0)
 #: Rows that also get ``--leading-minutes``.
 LEADING = ("DualBranchSR paper objective", "DualBranchSR recipe")
 RATE = 4
 DATASET = "speech-multi"
+SR = 16000  # its rate in quality.py
 #: Plotted metrics: key -> (label, higher is better).
 METRICS = {
     "snr": ("SNR (dB)", True),
@@ -207,7 +221,7 @@ def run_cell(row, minutes, seed, args):
     name = "sinc" if row == "Sinc" else stem(row, minutes, seed)
     cell = work / f"{name}.json"
     if cell.exists():
-        return add_makers(add_lines(json.loads(cell.read_text()), cell, args), cell, args)
+        return add_makers(add_output_scores(json.loads(cell.read_text()), cell, args), cell, args)
     if args.no_train and row != "Sinc":
         return None  # reported as not run yet
     train, test, names, _ = quality.load_dataset(DATASET, args.data, args.smoke)
@@ -236,26 +250,41 @@ def run_cell(row, minutes, seed, args):
             record.update(training)
     record.update(score(model, test, names))
     cell.write_text(json.dumps(record))
-    return add_makers(record, cell, args, model, test)
+    return add_makers(add_output_scores(record, cell, args, model, test), cell, args, model, test)
 
 
-def add_lines(record, cell, args):
-    """Scores cells made before the tonal scores existed (``architecture.score``'s lines_grid, lines_top)."""
-    if "lines_grid" in record or args.no_train:
+def add_output_scores(record, cell, args, model=None, test=None):
+    """Scores a cell's test outputs for what its record lacks: tonal lines and error per band.
+
+    ``lines_grid``/``lines_top`` are ``artifacts.tonal_excess``; ``bands`` the error energy per
+    band of ``BANDS`` as a share of the reference's (``zoo_calibration.band_errors``, mean over
+    the files). Cells made before either score existed are filled in by a run without
+    ``--no-train`` (which only reads records).
+    """
+    if args.no_train or ("lines_grid" in record and "bands" in record):
         return record
+    import numpy as np
     from artifacts import tonal_excess
+    from zoo_calibration import band_errors
 
     from audiosr import SincUpsampler, load_model
     from audiosr.signal import decimate
 
-    pt = cell.parent / f"{cell.name[: -len('.json')]}.pt"
-    if record["row"] != "Sinc" and not pt.exists():
-        return record
-    model = SincUpsampler(rate=RATE) if record["row"] == "Sinc" else load_model(pt, allow_pickle=False)
-    _, test, _, sr = quality.load_dataset(DATASET, args.data, args.smoke)
-    refs = [y[: len(y) // RATE * RATE] for y in test]
+    if model is None:
+        pt = cell.with_suffix(".pt")
+        if record["row"] != "Sinc" and not pt.exists():
+            return record  # the model is gone: nothing more to score
+        model = SincUpsampler(rate=RATE) if record["row"] == "Sinc" else load_model(pt, allow_pickle=False)
+    _, all_test, _, sr = quality.load_dataset(DATASET, args.data, args.smoke)
+    refs = [y[: len(y) // RATE * RATE] for y in (all_test if test is None else test)]
     outs = [model.transform(decimate(y, RATE)[None])[0] for y in refs]
     record.update({k: round(v, 2) for k, v in tonal_excess(refs, outs, sr, RATE).items()})
+    shares = [band_errors(y, {"model": z}, RATE, BANDS)[1] for y, z in zip(refs, outs)]
+    record["bands"] = {
+        "edges": [e for e in BANDS if e < RATE] + [RATE],
+        "reference": [round(float(v), 6) for v in np.mean([s["reference"] for s in shares], axis=0) * 100],
+        "error": [round(float(v), 6) for v in np.mean([s["model"] for s in shares], axis=0) * 100],
+    }
     cell.write_text(json.dumps(record))
     return record
 
@@ -341,7 +370,7 @@ def write_report(records, failures, args, out):
     lines = [
         "# Learning curves: quality against training minutes",
         "",
-        f"{DATASET} x{RATE} (16 kHz). Every model trained from scratch for each budget (wall-clock `max_time`, "
+        f"{DATASET} x{RATE} ({SR / 1000:g} kHz). Every model trained from scratch for each budget (wall-clock `max_time`, "
         f"its poly learning-rate schedule ending at the budget) on the quality table's training pairs, "
         f"{args.threads} torch thread(s) per model, {args.jobs} model(s) at a time; scored on the whole test "
         "files. LSD active: frames within 40 dB of each file's loudest. VCTK: the test split's VCTK files alone. "
@@ -368,6 +397,7 @@ def write_report(records, failures, args, out):
             "",
         ]
     lines += summary_tables(records, args)
+    lines += band_table(records)
     for row in [r for r in ROWS if r in args.rows]:
         cells = sorted((r for r in records if r["row"] == row), key=lambda r: (r["minutes"], r.get("seed", 0)))
         if not cells:
@@ -449,6 +479,39 @@ def summary_tables(records, args):
             )
         lines.append("")
     return lines
+
+
+def band_table(records):
+    """Where the error lies, at the longest budget with at least two rows scored per band."""
+    scored = [r for r in records if "bands" in r and r["row"] != "Sinc" and not r.get("seed")]
+    budgets = [m for m in sorted({r["minutes"] for r in scored}) if sum(r["minutes"] == m for r in scored) >= 2]
+    if not budgets:
+        return []
+    minutes = budgets[-1]
+    cells = [r for row in ROWS for r in scored if r["row"] == row and r["minutes"] == minutes]
+    cells += [r for r in records if r["row"] == "Sinc" and "bands" in r]
+    edges = cells[0]["bands"]["edges"]
+    nyquist = SR / RATE / 2  # the input's, Hz
+    labels = [f"{lo * nyquist / 1000:g}-{hi * nyquist / 1000:g}" for lo, hi in zip(edges[:-1], edges[1:])]
+    lines = [
+        f"## Where the error lies, at {minutes:g} minutes",
+        "",
+        "Error energy per band (kHz) as a percentage of the reference's energy, mean over the test files "
+        "(`zoo_calibration.band_errors`); the input's Nyquist frequency is "
+        f"{nyquist / 1000:g} kHz and the Chebyshev decimation keeps up to 0.8 of it. Where a model's error "
+        "is below the reference's own energy it recovers part of the band with the right phase; above it, "
+        "it adds content the reference does not have.",
+        "",
+        "| row | " + " | ".join(labels) + " | all |",
+        "|---|" + "---|" * (len(labels) + 1),
+        "| reference's own energy | "
+        + " | ".join(f"{v:.3f}" for v in cells[0]["bands"]["reference"])
+        + f" | {sum(cells[0]['bands']['reference']):.1f} |",
+    ]
+    for r in cells:
+        error = r["bands"]["error"]
+        lines.append(f"| {r['row']} | " + " | ".join(f"{v:.3f}" for v in error) + f" | {sum(error):.3f} |")
+    return lines + [""]
 
 
 def plot_curves(records, out, name="learning_curves"):

@@ -58,12 +58,15 @@ def zoo_script():
     return module
 
 
-def band_errors(y, outputs, rate):
-    """Per output: error energy per band of EDGES (plus the rest up to ``rate``), over the reference's energy."""
+def band_errors(y, outputs, rate, edges=EDGES):
+    """Per output: error energy per band of ``edges`` (plus the rest up to ``rate``), over the reference's energy.
+
+    Band edges are fractions of the input's Nyquist frequency (``rate`` is the output's).
+    """
     Y = np.fft.rfft(y)
     f = np.arange(Y.size) / (Y.size - 1) * rate
     total = np.sum(np.abs(Y) ** 2)
-    edges = [e for e in EDGES if e < rate] + [rate]
+    edges = [e for e in edges if e < rate] + [rate]
     masks = [(f >= lo) & (f < hi) for lo, hi in zip(edges[:-1], edges[1:])]
     rows = {"reference": [np.sum(np.abs(Y[m]) ** 2) / total for m in masks]}
     for name, z in outputs.items():

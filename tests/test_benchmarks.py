@@ -357,7 +357,15 @@ def test_learning_curves_smoke_run_writes_tables_and_plots_and_resumes(tiny_corp
         assert np.isfinite([c[k] for k in ("snr", "lsd", "lsd_hf", "lsd_active")]).all()
         if c["row"] != "Sinc":
             assert c["epochs"] > 0 and c["params"] > 0
+        bands = c["bands"]
+        assert len(bands["error"]) == len(bands["reference"]) == len(bands["edges"]) - 1
+        assert bands["edges"][-1] == curves.RATE and abs(sum(bands["reference"]) - 100) < 1e-3
+    # Sinc leaves the band above the input's Nyquist frequency empty: its error there is the reference itself.
+    sinc = next(c["bands"] for c in cells if c["row"] == "Sinc")
+    above = [i for i, lo in enumerate(sinc["edges"][:-1]) if lo >= 1.1]
+    assert np.allclose([sinc["error"][i] for i in above], [sinc["reference"][i] for i in above], rtol=0.05)
     report = (out / "learning_curves.md").read_text()
+    assert "## Where the error lies, at 0.006 minutes" in report  # the longest budget with two rows
     for row in (r for r in curves.ROWS if r not in curves.CANDIDATES):
         assert f"## {row}" in report
     assert "--minutes 0.002 0.004 --leading-minutes 0.006 --jobs 1 --threads 1" in report
@@ -437,14 +445,42 @@ def test_tonal_excess_finds_lines_on_the_grid_and_nothing_in_noise():
     assert shifted["lines_grid"] < 2 and shifted["lines_top"] > 10
 
 
+class _PeriodicUpsampler:
+    """Zero-insertion up-sampling plus a pattern that repeats every ``period`` input samples."""
+
+    def __init__(self, rate, period):
+        self.rate, self.period = rate, period
+
+    def transform(self, X):
+        out = np.zeros((X.shape[0], X.shape[1] * self.rate))
+        out[:, :: self.rate] = X
+        steps = np.arange(out.shape[1]) // self.rate  # the input sample each output sample belongs to
+        return out + (steps % self.period == 0)
+
+
+def test_shift_averaging_cancels_a_periodic_pattern_and_keeps_a_time_invariant_upsampler():
+    artifacts = _script("artifacts")
+    from audiosr import SincUpsampler
+
+    x = np.random.default_rng(0).standard_normal((1, 512))
+    periodic = _PeriodicUpsampler(rate=4, period=8)
+    pattern = periodic.transform(np.zeros_like(x))
+    averaged = artifacts.ShiftAveraged(periodic, 4, 8).transform(np.zeros_like(x))
+    assert pattern.std() > 0.3 and np.ptp(averaged[0, 64:-64]) < 1e-12  # 8 shifts: one level, no pattern
+    sinc = SincUpsampler(rate=4)
+    np.testing.assert_allclose(artifacts.ShiftAveraged(sinc, 4, 3).transform(x)[0, 200:-200],
+                               sinc.transform(x)[0, 200:-200], atol=1e-6)  # fmt: skip
+
+
 def test_artifacts_smoke_run_writes_the_report(tiny_corpus, tmp_path):
     artifacts = _script("artifacts")
     out = tmp_path / "results"
     argv = ["--data", str(tiny_corpus), "--models", "piano-x4-44k", "--files", "1", "--n-fft", "1024",
-            "--out", str(out)]  # fmt: skip
+            "--shifts", "2", "--out", str(out)]  # fmt: skip
     assert artifacts.main(argv) == 0
     report = (out / "artifacts.md").read_text()
     assert "## piano-x4-44k" in report and "spline interpolation" in report and "overlap 0.3" in report
+    assert "| piano-x4-44k, mean over 2 input shifts |" in report and "--shifts 2" in report
     assert "k=2: 11025 Hz" in report and "k=4: 22050 Hz" in report and "k=5" not in report
     assert "| lines: grid / top 10 |" in report
 

@@ -6,7 +6,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from audiosr.neural.layers import Blur1d, LinearUpsample1d, SubPixel1d, UNet1d
+from audiosr.neural.layers import Blur1d, LinearUpsample1d, SubPixel1d, UNet1d, icnr_
 
 
 def _response(layer, freq_cycles, length=64):
@@ -70,8 +70,38 @@ def test_only_the_aliasing_unet_stamps_a_periodic_pattern_on_a_constant_input():
     torch.testing.assert_close(y_plain[:-16], y_plain[16:], rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.parametrize("factor", [2, 3])
+def test_icnr_gives_every_phase_of_the_shuffle_the_same_filter(factor):
+    torch.manual_seed(0)
+    conv = torch.nn.Conv1d(3, factor * 5, 7, padding=3)
+    assert icnr_(conv, factor) is conv
+    x = torch.randn(2, 3, 40)
+    with torch.no_grad():
+        y = SubPixel1d(factor)(conv(x))
+    # Every output sample is repeated ``factor`` times: nearest-neighbour up-sampling of one filter's output.
+    for i in range(1, factor):
+        torch.testing.assert_close(y[..., i::factor], y[..., ::factor])
+
+
+def test_icnr_starts_the_sub_pixel_unet_without_the_periodic_pattern():
+    torch.manual_seed(0)
+    x = torch.ones(1, 1, 1024)
+    interior = slice(256, -256)
+    with torch.no_grad():
+        nets = {icnr: UNet1d((8, 16, 16), (9, 5, 5), 0.0, bias=True, icnr=icnr) for icnr in (False, True)}
+        for net in nets.values():
+            torch.nn.init.normal_(net.final.weight, std=0.3)  # a trained-like last layer ...
+            icnr_(net.final) if net is nets[True] else None  # ... drawn the ICNR way for the ICNR net
+        y = {icnr: net(x)[0, 0, interior] for icnr, net in nets.items()}
+    assert float(y[True].std()) < 1e-5 * float(y[True].abs().mean())
+    assert float(y[False].std()) > 1e-2 * float(y[False].abs().mean())
+    # Same weights count: the start differs, not the network.
+    assert sum(p.numel() for p in nets[True].parameters()) == sum(p.numel() for p in nets[False].parameters())
+
+
+@pytest.mark.parametrize("option", ["antialias", "icnr"])
 @pytest.mark.parametrize("estimator", ["DualBranchSR", "AudioUNet"])
-def test_the_unet_estimators_train_save_and_load_antialiased_models(estimator, tmp_path):
+def test_the_unet_estimators_train_save_and_load_with_each_unet_option(estimator, option, tmp_path):
     import audiosr
     from audiosr import load_model, save_model
 
@@ -80,13 +110,13 @@ def test_the_unet_estimators_train_save_and_load_antialiased_models(estimator, t
     X = y[:, ::4].copy()
     common = dict(rate=4, filters=(4, 8), kernel_sizes=(9, 5), patch_len=256, max_epochs=2, random_state=0)
     plain = cls(**common, device="cpu").fit(X, y)
-    smooth = cls(**common, antialias=True, device="cpu").fit(X, y)
-    assert np.isfinite(smooth.loss_curve_).all()
-    assert not np.allclose(plain.transform(X), smooth.transform(X))
-    save_model(smooth, tmp_path / "m.pt")
+    other = cls(**common, **{option: True}, device="cpu").fit(X, y)
+    assert np.isfinite(other.loss_curve_).all()
+    assert not np.allclose(plain.transform(X), other.transform(X))
+    save_model(other, tmp_path / "m.pt")
     loaded = load_model(tmp_path / "m.pt", allow_pickle=False)
-    assert loaded.antialias is True
-    np.testing.assert_allclose(loaded.transform(X), smooth.transform(X), atol=1e-6)
-    assert cls.paper(4).antialias is False and cls._legacy_params["antialias"] is False
-    with pytest.raises(TypeError, match="antialias"):
-        cls(**common, antialias="yes").fit(X, y)
+    assert getattr(loaded, option) is True
+    np.testing.assert_allclose(loaded.transform(X), other.transform(X), atol=1e-6)
+    assert getattr(cls.paper(4), option) is False and cls._legacy_params[option] is False
+    with pytest.raises(TypeError, match=option):
+        cls(**common, **{option: "yes"}).fit(X, y)

@@ -11,6 +11,7 @@ from audiosr.neural.losses import (
     STFT_RESOLUTIONS,
     log_spectral_loss,
     multi_resolution_stft_loss,
+    periodic_line_loss,
     scaled_resolutions,
 )
 
@@ -194,3 +195,70 @@ def test_spectral_losses_split_over_shards_like_a_mean(loss, split):
     whole = loss(pred, target)
     parts = split / 3 * loss(pred[:split], target[:split]) + (3 - split) / 3 * loss(pred[split:], target[split:])
     assert whole.item() == pytest.approx(parts.item(), rel=1e-12)
+
+
+# ------------------------------------------------------------------ the periodic line term
+
+
+def _noise(batch=8, n=2048, seed=0):
+    return torch.randn(batch, n, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+
+
+def _pattern(n, period, amplitude):
+    """A pulse every ``period`` samples: equal lines at every multiple of 1/period of the rate."""
+    return amplitude * (torch.arange(n) % period == 0).to(torch.float64)
+
+
+def test_line_loss_sees_a_periodic_pattern_and_its_strength():
+    y = _noise()
+    assert periodic_line_loss(y, y, period=64).item() == 0.0
+    weak, strong = (periodic_line_loss(y + _pattern(2048, 64, a), y, period=64).item() for a in (1.0, 4.0))
+    assert 0.1 < weak < strong
+    # The grid of twice the period has a line at every other bin: about half the loss.
+    assert periodic_line_loss(y + _pattern(2048, 64, 4.0), y, period=128).item() == pytest.approx(strong / 2, rel=0.2)
+
+
+def test_line_loss_is_two_sided_scale_free_and_keeps_the_targets_own_lines():
+    y = _noise(seed=1)
+    lined = y + _pattern(2048, 64, 4.0)
+    assert periodic_line_loss(y, lined, period=64).item() > 0.5  # missing lines: a notch is penalised too
+    assert periodic_line_loss(lined, lined, period=64).item() == 0.0
+    assert periodic_line_loss(1e-3 * lined, 1e-3 * y, period=64).item() == pytest.approx(
+        periodic_line_loss(lined, y, period=64).item(), rel=1e-6
+    )
+
+
+def test_line_loss_scores_only_the_band_above_min_freq():
+    y = _noise(seed=2)
+    low = torch.cos(2 * torch.pi * torch.arange(2048) / 64 * 3)[None].to(torch.float64) * 4  # the 3rd harmonic
+    assert periodic_line_loss(y + low, y, period=64).item() > 0.01
+    assert periodic_line_loss(y + low, y, period=64, min_freq=0.25).item() < 1e-8  # 3/32 of Nyquist is below
+
+
+def test_line_loss_has_finite_gradients_on_silence_and_no_grid_on_short_spacings():
+    pred = torch.zeros(2, 1024, requires_grad=True)
+    periodic_line_loss(pred, torch.zeros(2, 1024), period=32).backward()
+    assert torch.isfinite(pred.grad).all()
+    y = _noise(n=256)
+    assert periodic_line_loss(y + _pattern(256, 128, 4.0), y, period=128).item() == 0.0  # 2 bins apart: no room
+    with pytest.raises(ValueError, match="multiple of period"):
+        periodic_line_loss(y, y, period=100)
+
+
+@pytest.mark.parametrize("Model", [DualBranchSR, AudioUNet])
+def test_line_loss_enters_training(Model):
+    y = harmonic_signals(8, 1024, seed=2).astype(np.float32)
+    X = y[:, ::4].copy()
+    plain = Model(rate=4, **TINY).fit(X, y)
+    weighted = Model(rate=4, line_loss=10.0, **TINY).fit(X, y)
+    assert weighted.loss_curve_[0] > plain.loss_curve_[0]
+    assert not np.allclose(plain.transform(X), weighted.transform(X))
+    assert Model.paper(4).line_loss == 0.0 and Model._legacy_params["line_loss"] == 0.0
+    assert Model(rate=4, **TINY)._line_period(4) == (2 ** (len(TINY["filters"]) + 1)) * (4 if Model is DualBranchSR else 1)
+
+
+@pytest.mark.parametrize("value", [-0.1, float("nan"), "big"])
+def test_bad_line_loss(value):
+    y = harmonic_signals(4, 1024).astype(np.float32)
+    with pytest.raises((ValueError, TypeError), match="line_loss"):
+        AudioUNet(rate=4, line_loss=value, **TINY).fit(y[:, ::4], y)

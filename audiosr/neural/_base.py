@@ -42,7 +42,7 @@ from ..base import BaseUpsampler
 from ..crossover import check_high_band_gain, check_keep_low_band
 from ..io import atomic_output
 from .distributed import LOCAL
-from .losses import log_spectral_loss, multi_resolution_stft_loss
+from .losses import log_spectral_loss, multi_resolution_stft_loss, periodic_line_loss
 
 __all__ = ["NeuralUpsampler", "PatchUpsampler", "grid_geometry", "resolve_device", "smallest_patch_len"]
 
@@ -795,15 +795,16 @@ class PatchUpsampler(NeuralUpsampler):
     times the signal's length). Patches go through the network ``batch_size`` at a
     time, so memory is bounded by the batch, not by the signal's length.
 
-    The loss is the subclass's waveform loss plus the optional ``spectral_loss`` and
-    ``stft_loss`` terms (:mod:`audiosr.neural.losses`); ``adversarial`` above zero adds
+    The loss is the subclass's waveform loss plus the optional ``spectral_loss``,
+    ``stft_loss`` and ``line_loss`` terms (:mod:`audiosr.neural.losses`); ``adversarial`` above zero adds
     discriminators that the shared loop updates before every step of the model
     (:mod:`audiosr.neural.adversarial`).
 
     Subclasses implement ``_patch_multiple(rate)`` (the divisibility the module
-    needs), ``_default_patch_len`` (class attribute) and the module, and take the
-    parameters ``spectral_loss``, ``stft_loss``, ``spectral_band``, ``adversarial`` and
-    ``discriminator_lr``.
+    needs), ``_line_period(rate)`` (the module's period in output samples, for
+    ``line_loss``), ``_default_patch_len`` (class attribute) and the module, and take
+    the parameters ``spectral_loss``, ``stft_loss``, ``line_loss``, ``spectral_band``,
+    ``adversarial`` and ``discriminator_lr``.
     """
 
     _default_patch_len = 2048
@@ -812,6 +813,7 @@ class PatchUpsampler(NeuralUpsampler):
         check_choice(self.input_upsampler, INPUT_UPSAMPLERS, name="input_upsampler")
         _check_fraction(self.spectral_loss, "spectral_loss", 0.0, np.inf, high_open=True)
         _check_fraction(self.stft_loss, "stft_loss", 0.0, np.inf, high_open=True)
+        _check_fraction(self.line_loss, "line_loss", 0.0, np.inf, high_open=True)
         check_choice(self.spectral_band, SPECTRAL_BANDS, name="spectral_band")
         _check_fraction(self.adversarial, "adversarial", 0.0, np.inf, high_open=True)
         if self.discriminator_lr is not None:
@@ -821,6 +823,9 @@ class PatchUpsampler(NeuralUpsampler):
             _check_positive_int(self.patch_len, "patch_len", minimum=2)
 
     def _patch_multiple(self, rate):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _line_period(self, rate):  # pragma: no cover - abstract
         raise NotImplementedError
 
     def _make_adversary(self, patch_len, device, context):
@@ -849,6 +854,10 @@ class PatchUpsampler(NeuralUpsampler):
             loss = loss + self.spectral_loss * log_spectral_loss(pred, target, min_freq=min_freq)
         if self.stft_loss:
             loss = loss + self.stft_loss * multi_resolution_stft_loss(pred, target, min_freq=min_freq)
+        if self.line_loss:
+            # Lines only matter where the model invents: below, the input's band is kept.
+            period = self._line_period(int(self.rate))
+            loss = loss + self.line_loss * periodic_line_loss(pred, target, period, min_freq=1.0 / int(self.rate))
         return loss
 
     def _resolved_patch_len(self, rate):

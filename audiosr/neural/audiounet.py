@@ -17,9 +17,9 @@ LOSSES = ("rmse", "mse")
 class AudioUNetModule(nn.Module):
     """The U-Net plus the additive residual from its (interpolated) input: ``x + unet(x)``."""
 
-    def __init__(self, filters, kernel_sizes, dropout, antialias=False):
+    def __init__(self, filters, kernel_sizes, dropout, antialias=False, icnr=False):
         super().__init__()
-        self.unet = UNet1d(filters, kernel_sizes, dropout, bias=True, antialias=antialias)
+        self.unet = UNet1d(filters, kernel_sizes, dropout, bias=True, antialias=antialias, icnr=icnr)
 
     def forward(self, x):
         return x + self.unet(x[:, None])[:, 0]
@@ -70,6 +70,11 @@ class AudioUNet(PatchUpsampler):
         cost. The paper's network aliases, which leaves faint tones at multiples of
         the output rate over ``2**(len(filters) + 1)``. Models saved before the
         parameter existed load with ``False``.
+    icnr : bool, default=False
+        Initialise the sub-pixel convolutions so that both phases of every shuffle
+        start with the same filter (ICNR, Aitken et al. 2017;
+        :func:`~audiosr.neural.layers.icnr_`), at no cost. Only the start differs;
+        models saved before the parameter existed load with ``False``.
     loss : {"rmse", "mse"}, default="rmse"
         Training objective, see above.
     spectral_loss : float, default=0.0
@@ -80,6 +85,12 @@ class AudioUNet(PatchUpsampler):
         Weight of the multi-resolution STFT loss of Parallel WaveGAN
         (:func:`audiosr.neural.losses.multi_resolution_stft_loss`) added to the waveform
         loss. 0 (the default, as the paper) leaves it out.
+    line_loss : float, default=0.0
+        Weight of a term that asks the output to stand out at the harmonics of the
+        U-Nets' period (``2 ** (len(filters) + 1)`` U-Net steps) no more than the
+        target does, above the input's Nyquist frequency
+        (:func:`audiosr.neural.losses.periodic_line_loss`), against the faint tonal
+        lines described under ``antialias``. 0 (the default) leaves it out.
     spectral_band : {"full", "high"}, default="full"
         Band the spectral terms (``spectral_loss``, ``stft_loss``) compare: every bin, or
         only the bins above the input's Nyquist frequency (``1 / rate`` of the output's),
@@ -208,9 +219,11 @@ class AudioUNet(PatchUpsampler):
         kernel_sizes=(33, 17, 9, 9),
         dropout=0.1,
         antialias=False,
+        icnr=False,
         loss="rmse",
         spectral_loss=0.0,
         stft_loss=0.0,
+        line_loss=0.0,
         spectral_band="full",
         adversarial=0.0,
         discriminator_lr=None,
@@ -241,9 +254,11 @@ class AudioUNet(PatchUpsampler):
         self.kernel_sizes = kernel_sizes
         self.dropout = dropout
         self.antialias = antialias
+        self.icnr = icnr
         self.loss = loss
         self.spectral_loss = spectral_loss
         self.stft_loss = stft_loss
+        self.line_loss = line_loss
         self.spectral_band = spectral_band
         self.adversarial = adversarial
         self.discriminator_lr = discriminator_lr
@@ -273,12 +288,14 @@ class AudioUNet(PatchUpsampler):
         "n_threads": None,
         "spectral_loss": 0.0,
         "stft_loss": 0.0,
+        "line_loss": 0.0,
         "spectral_band": "full",
         "adversarial": 0.0,
         "discriminator_lr": None,
         "keep_low_band": False,
         "high_band_gain": 1.0,
         "antialias": False,
+        "icnr": False,
         "overlap": 0.5,
     }
 
@@ -306,6 +323,7 @@ class AudioUNet(PatchUpsampler):
             kernel_sizes=(65, 33, 17, 9),
             dropout=0.5,
             antialias=False,
+            icnr=False,
             loss="rmse",
             keep_low_band=False,
             patch_len=8192,
@@ -322,9 +340,14 @@ class AudioUNet(PatchUpsampler):
         super()._check_params()
         check_unet_params(self.filters, self.kernel_sizes, self.dropout)
         check_choice(self.loss, LOSSES, name="loss")
-        check_flag(self.antialias, name="antialias")
+        for name in ("antialias", "icnr"):
+            check_flag(getattr(self, name), name=name)
 
     def _patch_multiple(self, rate):
+        return 2 ** (len(self.filters) + 1)
+
+    def _line_period(self, rate):
+        # The U-Net runs at the output rate: its period is 2 ** (B + 1) output samples.
         return 2 ** (len(self.filters) + 1)
 
     def _waveform_loss(self, pred, target):
@@ -338,6 +361,7 @@ class AudioUNet(PatchUpsampler):
             kernel_sizes=tuple(int(k) for k in self.kernel_sizes),
             dropout=float(self.dropout),
             antialias=bool(self.antialias),
+            icnr=bool(self.icnr),
         )
 
     def _make_module(self, **kwargs):

@@ -7,7 +7,7 @@ import numbers
 import torch
 from torch import nn
 
-__all__ = ["Blur1d", "LinearUpsample1d", "SubPixel1d", "UNet1d", "check_unet_params"]
+__all__ = ["Blur1d", "LinearUpsample1d", "SubPixel1d", "UNet1d", "check_unet_params", "icnr_"]
 
 
 def check_unet_params(filters, kernel_sizes, dropout):
@@ -74,6 +74,36 @@ class LinearUpsample1d(nn.Module):
         return torch.stack([x, 0.5 * (x + following)], dim=-1).flatten(-2)
 
 
+@torch.no_grad()
+def icnr_(conv, factor=2):
+    """Make a convolution feeding :class:`SubPixel1d` give every phase phase 0's filter, in place.
+
+    The shuffle reads output channel ``i * C + c`` as phase ``i`` of channel ``c``, so the
+    ``factor`` blocks of ``C`` output channels get block 0's weights and biases: the
+    convolution and shuffle then start as nearest-neighbour repetition followed by one
+    filter, which has no periodic pattern (Aitken et al., "Checkerboard artifact free
+    sub-pixel convolution", 2017).
+
+    Parameters
+    ----------
+    conv : torch.nn.Conv1d
+        Its output channels must be a multiple of ``factor``.
+    factor : int, default=2
+        The shuffle's factor.
+
+    Returns
+    -------
+    conv : torch.nn.Conv1d
+        The same convolution.
+    """
+    channels = conv.out_channels // factor
+    for i in range(1, factor):
+        conv.weight[i * channels : (i + 1) * channels] = conv.weight[:channels]
+        if conv.bias is not None:
+            conv.bias[i * channels : (i + 1) * channels] = conv.bias[:channels]
+    return conv
+
+
 class UNet1d(nn.Module):
     """Kuleshov et al.'s AudioUNet body, as TFNet's time and frequency branches use it.
 
@@ -104,10 +134,24 @@ class UNet1d(nn.Module):
         cost. The published networks alias: their strides fold content and their
         shuffles stamp a pattern that repeats every ``2**(B + 1)`` input samples,
         heard as faint tones at multiples of the input rate over ``2**(B + 1)``.
+    icnr : bool, default=False
+        Initialise every convolution before a sub-pixel shuffle so that the shuffle's
+        two phases start with the same filter ("ICNR", Aitken et al. 2017): the
+        network then starts free of the shuffles' periodic pattern, at no cost, and
+        training has to learn any difference between the phases. No effect with
+        ``antialias=True`` (no shuffles).
     """
 
     def __init__(
-        self, filters, kernel_sizes, dropout=0.5, bias=False, in_channels=1, out_channels=1, antialias=False
+        self,
+        filters,
+        kernel_sizes,
+        dropout=0.5,
+        bias=False,
+        in_channels=1,
+        out_channels=1,
+        antialias=False,
+        icnr=False,
     ):
         super().__init__()
         self.depth = len(filters)
@@ -150,6 +194,9 @@ class UNet1d(nn.Module):
         # A near-zero last layer starts the network close to "add nothing", which
         # matters with a residual connection (Kuleshov et al. initialise it N(0, 1e-3)).
         nn.init.normal_(self.final.weight, std=1e-3)
+        if icnr and not antialias:
+            for conv in [block[0] for block in self.up] + [self.final]:
+                icnr_(conv)
 
     def forward(self, x):
         """Map ``(B, in_channels, N)`` to ``(B, out_channels, N)``."""

@@ -160,3 +160,72 @@ def multi_resolution_stft_loss(pred, target, resolutions=STFT_RESOLUTIONS, min_f
         log_l1 = torch.mean(torch.abs(torch.log(mag_target) - torch.log(mag_pred)), dim=(-2, -1))
         total = total + (convergence + log_l1).mean()
     return total / len(pairs)
+
+
+def periodic_line_loss(pred, target, period, min_freq=0.0, neighbours=4):
+    """How much more the output stands out at a period's harmonics than the target, differentiable.
+
+    A network that strides by two and shuffles back (a U-Net) is periodically
+    time-varying: with a period of ``period`` samples it can paint lines at the
+    multiples of ``1 / period`` of the sample rate (``benchmarks/results/findings.md``
+    §7). Over a patch of ``n`` samples, a multiple of ``period``, those are exact FFT
+    bins, every ``n / period``-th. Each grid bin's prominence is the log of its power
+    over the mean power of its ``neighbours`` bins on each side, with powers averaged
+    over the batch first; the loss is the mean squared difference of the output's and
+    the target's prominences in natural-log units. It is two-sided, so it does not
+    ask for notches where the target has none.
+
+    Parameters
+    ----------
+    pred, target : torch.Tensor of shape (batch, n_times)
+        Waveforms; ``n_times`` a multiple of ``period``.
+    period : int
+        The network's period, in samples of these waveforms.
+    min_freq : float, default=0.0
+        Score only the grid bins at or above this fraction of the Nyquist frequency
+        (e.g. ``1 / rate``: the band a bandwidth extender must invent).
+    neighbours : int, default=4
+        Bins on each side that a grid bin is compared with, at most a little under
+        half the grid's spacing (``n_times / period``).
+
+    Returns
+    -------
+    loss : torch.Tensor
+        Scalar, in squared nepers of power; 0 when the grid spacing leaves no room for
+        a neighbourhood (fewer than three bins between grid bins).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from audiosr.neural.losses import periodic_line_loss
+    >>> torch.manual_seed(0)
+    <torch._C.Generator object at ...>
+    >>> y = torch.randn(8, 1024)
+    >>> pattern = 2.0 * (torch.arange(1024) % 32 == 0)  # repeats every 32 samples: lines at n / 32
+    >>> float(periodic_line_loss(y + pattern, y, period=32)) > 1.0
+    True
+    >>> float(periodic_line_loss(y + 0.1 * torch.randn(8, 1024), y, period=32)) < 0.1
+    True
+    """
+    n = pred.shape[-1]
+    period = int(period)
+    if period < 1 or n % period:
+        raise ValueError(f"the patch length ({n}) must be a positive multiple of period ({period}).")
+    spacing = n // period
+    half = n // 2
+    neighbours = min(int(neighbours), (spacing - 1) // 2)
+    if neighbours < 1:
+        return pred.new_zeros(())
+    grid = torch.arange(spacing, half, spacing, device=pred.device)
+    grid = grid[grid >= _band_start(half + 1, min_freq)]
+    if grid.numel() == 0:
+        return pred.new_zeros(())
+    offsets = torch.cat([torch.arange(-neighbours, 0), torch.arange(1, neighbours + 1)]).to(pred.device)
+    around = (grid[:, None] + offsets).clamp(1, half)
+
+    def prominence(x):
+        power = torch.fft.rfft(x, dim=-1).abs().square().mean(dim=0)
+        floor = power.detach().mean() * 1e-8 + 1e-30  # scale-free: silence gives finite logs
+        return torch.log(power[grid] + floor) - torch.log(power[around].mean(dim=-1) + floor)
+
+    return torch.mean((prominence(pred) - prominence(target)) ** 2)

@@ -65,6 +65,9 @@ class TFNetModule(nn.Module):
         offset.
     antialias : bool, default=False
         U-Nets that resample without aliasing (:class:`~audiosr.neural.layers.UNet1d`).
+    icnr : bool, default=False
+        U-Nets whose sub-pixel convolutions start with equal phases
+        (:class:`~audiosr.neural.layers.UNet1d`).
     """
 
     def __init__(
@@ -80,6 +83,7 @@ class TFNetModule(nn.Module):
         polyphase=False,
         frequency_scale="linear",
         antialias=False,
+        icnr=False,
     ):
         super().__init__()
         self.patch_len, self.rate, self.branches, self.residual = patch_len, rate, branches, residual
@@ -87,10 +91,16 @@ class TFNetModule(nn.Module):
         channels = rate if polyphase else 1
         if branches in ("both", "time"):
             self.time = UNet1d(
-                filters, kernel_sizes, dropout, in_channels=channels, out_channels=channels, antialias=antialias
+                filters,
+                kernel_sizes,
+                dropout,
+                in_channels=channels,
+                out_channels=channels,
+                antialias=antialias,
+                icnr=icnr,
             )
         if branches in ("both", "frequency"):
-            self.freq = UNet1d(filters, kernel_sizes, dropout, out_channels=channels, antialias=antialias)
+            self.freq = UNet1d(filters, kernel_sizes, dropout, out_channels=channels, antialias=antialias, icnr=icnr)
         if branches == "both":
             # w = (tanh(v) + 1) / 2 keeps the per-bin fusion weight in [0, 1]; v = 0 starts at 0.5.
             self.fusion_logit = nn.Parameter(torch.zeros(patch_len // 2 + 1))
@@ -341,6 +351,12 @@ class DualBranchSR(PatchUpsampler):
         ``1 / 8`` of the input's sample rate in the band they invent
         (``benchmarks/results/artifacts.md``). Models saved before the parameter
         existed load with ``False``.
+    icnr : bool, default=False
+        Initialise the U-Nets' sub-pixel convolutions so that both phases of every
+        shuffle start with the same filter (ICNR, Aitken et al. 2017;
+        :func:`~audiosr.neural.layers.icnr_`): the untrained network has no periodic
+        pattern, at no cost in weights or time. Only the start differs; models
+        saved before the parameter existed load with ``False``.
     spectral_loss : float, default=0.0
         Weight of a log-spectral distance term (:func:`audiosr.neural.losses.log_spectral_loss`,
         in bels) added to the waveform loss (see above). 0 leaves it out: the
@@ -351,6 +367,12 @@ class DualBranchSR(PatchUpsampler):
         :func:`audiosr.neural.losses.multi_resolution_stft_loss`) added to the waveform
         loss: the library's recipe (see "Training recipe" above). 0 trains on the
         waveform loss alone, as the paper (and :meth:`paper`) does.
+    line_loss : float, default=0.0
+        Weight of a term that asks the output to stand out at the harmonics of the
+        U-Nets' period (``2 ** (len(filters) + 1)`` U-Net steps) no more than the
+        target does, above the input's Nyquist frequency
+        (:func:`audiosr.neural.losses.periodic_line_loss`), against the faint tonal
+        lines described under ``antialias``. 0 (the default) leaves it out.
     spectral_band : {"full", "high"}, default="full"
         Band the spectral terms (``spectral_loss``, ``stft_loss``) compare: every bin, or
         only the bins above the input's Nyquist frequency (``1 / rate`` of the output's),
@@ -503,8 +525,10 @@ class DualBranchSR(PatchUpsampler):
         polyphase=True,
         frequency_scale="linear",
         antialias=False,
+        icnr=False,
         spectral_loss=0.0,
         stft_loss=0.0003,
+        line_loss=0.0,
         spectral_band="full",
         adversarial=0.0,
         discriminator_lr=None,
@@ -540,8 +564,10 @@ class DualBranchSR(PatchUpsampler):
         self.polyphase = polyphase
         self.frequency_scale = frequency_scale
         self.antialias = antialias
+        self.icnr = icnr
         self.spectral_loss = spectral_loss
         self.stft_loss = stft_loss
+        self.line_loss = line_loss
         self.spectral_band = spectral_band
         self.adversarial = adversarial
         self.discriminator_lr = discriminator_lr
@@ -572,6 +598,7 @@ class DualBranchSR(PatchUpsampler):
         "normalize": False,
         "spectral_loss": 0.0,
         "stft_loss": 0.0,
+        "line_loss": 0.0,
         "spectral_band": "full",
         "adversarial": 0.0,
         "discriminator_lr": None,
@@ -580,6 +607,7 @@ class DualBranchSR(PatchUpsampler):
         "polyphase": False,
         "frequency_scale": "linear",
         "antialias": False,
+        "icnr": False,
         "overlap": 0.5,
     }
 
@@ -614,8 +642,10 @@ class DualBranchSR(PatchUpsampler):
             polyphase=False,
             frequency_scale="linear",
             antialias=False,
+            icnr=False,
             spectral_loss=0.0,
             stft_loss=0.0,
+            line_loss=0.0,
             spectral_band="full",
             adversarial=0.0,
             keep_low_band=False,
@@ -634,11 +664,16 @@ class DualBranchSR(PatchUpsampler):
         check_unet_params(self.filters, self.kernel_sizes, self.dropout)
         check_choice(self.branches, BRANCHES, name="branches")
         check_choice(self.frequency_scale, FREQUENCY_SCALES, name="frequency_scale")
-        for name in ("residual", "normalize", "polyphase", "antialias"):
+        for name in ("residual", "normalize", "polyphase", "antialias", "icnr"):
             check_flag(getattr(self, name), name=name)
 
     def _patch_multiple(self, rate):
         return _patch_multiple(rate, len(self.filters), bool(self.polyphase))
+
+    def _line_period(self, rate):
+        # U-Net steps per period: 2 ** (B + 1); a step is `rate` output samples in the polyphase layout.
+        depth = 2 ** (len(self.filters) + 1)
+        return depth * rate if self.polyphase else depth
 
     def _module_kwargs(self, inputs, targets, rate):
         return dict(
@@ -653,6 +688,7 @@ class DualBranchSR(PatchUpsampler):
             polyphase=bool(self.polyphase),
             frequency_scale=self.frequency_scale,
             antialias=bool(self.antialias),
+            icnr=bool(self.icnr),
         )
 
     def _make_module(self, **kwargs):
