@@ -41,12 +41,16 @@ def test_short_patches_clip_the_frame_length():
 TINY = dict(filters=(4, 8), kernel_sizes=(9, 5), patch_len=256, max_epochs=2, random_state=0, device="cpu")
 
 
-@pytest.mark.parametrize("Model", [DualBranchSR, AudioUNet])
-def test_spectral_loss_enters_training(Model):
+def _trained_without_and_with(Model, **term):
+    """The clips and two tiny models trained on them: the defaults, and with ``term`` set."""
     y = harmonic_signals(8, 1024, seed=2).astype(np.float32)
     X = y[:, ::4].copy()
-    plain = Model(rate=4, **TINY).fit(X, y)
-    spectral = Model(rate=4, spectral_loss=1.0, **TINY).fit(X, y)
+    return X, Model(rate=4, **TINY).fit(X, y), Model(rate=4, **term, **TINY).fit(X, y)
+
+
+@pytest.mark.parametrize("Model", [DualBranchSR, AudioUNet])
+def test_spectral_loss_enters_training(Model):
+    X, plain, spectral = _trained_without_and_with(Model, spectral_loss=1.0)
     assert spectral.loss_curve_[0] > plain.loss_curve_[0] + 0.1  # the term is in bels, the MSE is ~1e-2
     assert not np.allclose(plain.transform(X), spectral.transform(X))
 
@@ -247,10 +251,7 @@ def test_line_loss_has_finite_gradients_on_silence_and_no_grid_on_short_spacings
 
 @pytest.mark.parametrize("Model", [DualBranchSR, AudioUNet])
 def test_line_loss_enters_training(Model):
-    y = harmonic_signals(8, 1024, seed=2).astype(np.float32)
-    X = y[:, ::4].copy()
-    plain = Model(rate=4, **TINY).fit(X, y)
-    weighted = Model(rate=4, line_loss=10.0, **TINY).fit(X, y)
+    X, plain, weighted = _trained_without_and_with(Model, line_loss=10.0)
     assert weighted.loss_curve_[0] > plain.loss_curve_[0]
     assert not np.allclose(plain.transform(X), weighted.transform(X))
     assert Model.paper(4).line_loss == 0.0 and Model._legacy_params["line_loss"] == 0.0
