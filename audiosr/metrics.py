@@ -67,6 +67,10 @@ _SNR_NORM_FLOOR = 1e-8  # default SNR: floor on the error norm
 _CODE_MSE_EPS = 1e-6  # kuleshov2017 / tfnet2018 SNR: added to the mean squared error
 _FRAMES_PER_CHUNK = 256  # bounds STFT memory on long files
 _SI_SDR_EPS = 1e-20  # on energies of unit-peak signals
+# Peaks below this count as silence in SI-SDR: the square root of the smallest normal
+# double, under which scaling a clip no longer scales it (its samples go subnormal and
+# lose their digits), so no answer for such a clip could be scale-invariant.
+_SILENT_PEAK = float(np.sqrt(np.finfo(np.float64).tiny))
 
 #: Largest length difference, in samples, between a reference and an estimate that the
 #: metrics (and ``audiosr evaluate``) cut away without comment: one analysis frame of the
@@ -150,9 +154,10 @@ def _check_pair(y_true, y_pred, *, warn_mismatch=LENGTH_TOLERANCE):
 
 
 def _unit_peak(x):
-    """Scale each row to a peak of one (silent rows stay zero): SI-SDR does not care, floats do."""
+    """Scale each row to a peak of one (silent rows, peak under ``_SILENT_PEAK``, become zero)."""
     peak = np.max(np.abs(x), axis=-1, keepdims=True)
-    return x / np.where(peak > 0, peak, 1.0)
+    silent = peak < _SILENT_PEAK
+    return np.where(silent, 0.0, x / np.where(silent, 1.0, peak))
 
 
 def _reduce(values, reduce, was_1d):
@@ -315,7 +320,9 @@ def si_sdr(y_true, y_pred, *, reduce="mean"):
     gain ``alpha = <y_hat, y> / ||y||**2`` and the ratio of the scaled reference's
     energy to the residual's is returned. Both energies get an epsilon of 1e-20
     (relative to signals scaled to unit peak, which SI-SDR is invariant to), so a
-    silent estimate or reference scores 0 dB and a perfect estimate about 200 dB.
+    silent estimate or reference scores 0 dB and a perfect estimate about 200 dB. A
+    clip whose peak is below about 1.5e-154 (the square root of the smallest normal
+    double, where scaling a signal stops scaling it exactly) counts as silent.
 
     Parameters
     ----------

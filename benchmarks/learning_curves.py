@@ -158,6 +158,14 @@ CANDIDATES["candidate line loss"] = (
     {**RECIPE, "line_loss": 0.001},
     "the recipe plus a term against lines at the harmonics of the U-Nets' period (periodic_line_loss)",
 )
+#: Item 3, the SNR gap to AudioUNet (findings.md §5: it lies around the input's Nyquist
+#: frequency): the time branch alone at the high rate with AudioUNet's sizes, i.e. the
+#: layout in which AudioUNet continues the harmonics, trained with the recipe.
+CANDIDATES["candidate time-only at the high rate"] = (
+    "DualBranchSR",
+    {**RECIPE, "branches": "time", "polyphase": False, "filters": (16, 32, 64, 64), "kernel_sizes": (33, 17, 9, 9)},
+    "the recipe, time branch only, U-Net at the high rate with AudioUNet's widths and kernels",
+)
 ROWS.update(CANDIDATES)
 #: Rows whose training pairs are made otherwise than the quality table's (``make_pairs`` options;
 #: the scores stay on the table's test inputs, the Chebyshev decimation).

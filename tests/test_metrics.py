@@ -238,9 +238,22 @@ def test_lsd_properties(y, gain):
 @given(signals, st.floats(0.01, 100))
 def test_si_sdr_is_scale_invariant(y, gain):
     y_hat = np.roll(y, 3) + 0.1 * y
-    if np.ptp(y) == 0:
+    # Clips that stay above the silence threshold once scaled (the example test below has the rest).
+    if np.ptp(y) == 0 or np.max(np.abs(y)) < 1e-150:
         return
     assert si_sdr(y, gain * y_hat) == pytest.approx(si_sdr(y, y_hat), abs=1e-6)
+
+
+@pytest.mark.parametrize("gain", [0.5, 0.01, 100.0])
+def test_si_sdr_counts_subnormal_clips_as_silent(gain):
+    # Hypothesis found it: 0.5 * 5e-324 is 0, so such a clip cannot be scaled; both
+    # calls must agree that it is silence (0 dB), not -200 dB one time and 0 the other.
+    y = np.zeros(2000)
+    y[100] = 5e-324
+    y_hat = np.roll(y, 3) + 0.1 * y
+    assert si_sdr(y, y_hat) == 0.0
+    assert si_sdr(y, gain * y_hat) == 0.0
+    assert si_sdr(y * 1e150, y_hat * 1e150) == pytest.approx(0.0)
 
 
 # ------------------------------------------------------------ align
