@@ -166,6 +166,16 @@ CANDIDATES["candidate time-only at the high rate"] = (
     {**RECIPE, "branches": "time", "polyphase": False, "filters": (16, 32, 64, 64), "kernel_sizes": (33, 17, 9, 9)},
     "the recipe, time branch only, U-Net at the high rate with AudioUNet's widths and kernels",
 )
+CANDIDATES["candidate AudioUNet with the recipe"] = (
+    "AudioUNet",
+    RECIPE,
+    "AudioUNet (its per-patch RMSE, biases, no level normalisation) plus the recipe's MR-STFT term",
+)
+CANDIDATES["candidate AudioUNet with MR-STFT 0.01"] = (
+    "AudioUNet",
+    {"stft_loss": 0.01},
+    "AudioUNet plus an MR-STFT term weighted for its RMSE loss (about the recipe's balance against DualBranchSR's MSE)",
+)
 ROWS.update(CANDIDATES)
 #: Rows whose training pairs are made otherwise than the quality table's (``make_pairs`` options;
 #: the scores stay on the table's test inputs, the Chebyshev decimation).
@@ -207,9 +217,10 @@ def make_model(row, budget_s, checkpoint, seed=0, smoke=False):
     from audiosr import DualBranchSR
 
     estimator, params, _ = ROWS[row]
-    if params is None:  # quality.py's row, so that the curves end where its table stands
+    if params is None or estimator != "DualBranchSR":
+        # quality.py's row (plus the row's parameters), so that the curves end where its table stands
         model = quality.make_estimator(estimator, RATE, budget_s, smoke)
-        return model.set_params(random_state=seed, checkpoint=str(checkpoint))
+        return model.set_params(random_state=seed, checkpoint=str(checkpoint), **(params or {}))
     tiny = dict(filters=(4, 8), kernel_sizes=(9, 5)) if smoke else {}
     common = dict(max_epochs=100_000, max_time=budget_s, random_state=seed, device="cpu", checkpoint=str(checkpoint))
     return DualBranchSR(rate=RATE, **common, **{**params, **tiny})

@@ -13,6 +13,7 @@ from audiosr.neural.losses import (
     multi_resolution_stft_loss,
     periodic_line_loss,
     scaled_resolutions,
+    waveform_loss,
 )
 
 
@@ -60,6 +61,47 @@ def test_bad_spectral_loss(value):
     y = harmonic_signals(4, 1024).astype(np.float32)
     with pytest.raises((ValueError, TypeError), match="spectral_loss"):
         DualBranchSR(rate=4, spectral_loss=value, **TINY).fit(y[:, ::4], y)
+
+
+# ------------------------------------------------------------------ waveform loss
+
+
+def test_waveform_losses_on_known_values():
+    pred, target = torch.zeros(2, 4), torch.tensor([[1.0] * 4, [2.0] * 4])
+    assert float(waveform_loss(pred, target, "mse")) == pytest.approx(2.5)
+    assert float(waveform_loss(pred, target, "rmse")) == pytest.approx((np.sqrt(1 + 1e-6) + np.sqrt(4 + 1e-6)) / 2)
+    with pytest.raises(ValueError, match="kind"):
+        waveform_loss(pred, target, "l1")
+
+
+def test_rmse_weighs_patches_alike_whatever_their_level():
+    # The gradient of the per-patch RMSE has the same norm for a patch 100 times louder;
+    # that of the squared error grows with the level.
+    target = torch.tensor([[1.0, -1.0, 1.0, -1.0], [100.0, -100.0, 100.0, -100.0]])
+    pred = (0.9 * target).requires_grad_()
+    waveform_loss(pred, target, "rmse").backward()
+    norms = pred.grad.norm(dim=-1)
+    assert float(norms[1]) == pytest.approx(float(norms[0]), rel=1e-3)
+    pred.grad = None
+    waveform_loss(pred, target, "mse").backward()
+    norms = pred.grad.norm(dim=-1)
+    assert float(norms[1]) == pytest.approx(100 * float(norms[0]), rel=1e-3)
+
+
+@pytest.mark.parametrize("Model", [DualBranchSR, AudioUNet])
+@pytest.mark.parametrize("loss", ["mse", "rmse"])
+def test_the_loss_parameter_chooses_the_waveform_loss(Model, loss):
+    pred, target = torch.zeros(2, 4), torch.tensor([[1.0] * 4, [2.0] * 4])
+    model = Model(loss=loss, stft_loss=0.0)
+    assert float(model._loss(pred, target)) == pytest.approx(float(waveform_loss(pred, target, loss)))
+
+
+def test_dual_branch_loss_defaults_and_bad_values():
+    assert DualBranchSR().loss == "mse" and DualBranchSR.paper(4).loss == "mse"
+    assert DualBranchSR._legacy_params["loss"] == "mse"  # models saved before it were trained on the MSE
+    y = harmonic_signals(4, 1024).astype(np.float32)
+    with pytest.raises(ValueError, match="loss"):
+        DualBranchSR(rate=4, loss="l1", **TINY).fit(y[:, ::4], y)
 
 
 # ------------------------------------------------------------------ multi-resolution STFT loss

@@ -42,7 +42,7 @@ from ..base import BaseUpsampler
 from ..crossover import check_high_band_gain, check_keep_low_band
 from ..io import atomic_output
 from .distributed import LOCAL
-from .losses import log_spectral_loss, multi_resolution_stft_loss, periodic_line_loss
+from .losses import WAVEFORM_LOSSES, log_spectral_loss, multi_resolution_stft_loss, periodic_line_loss, waveform_loss
 
 __all__ = ["NeuralUpsampler", "PatchUpsampler", "grid_geometry", "resolve_device", "smallest_patch_len"]
 
@@ -795,7 +795,7 @@ class PatchUpsampler(NeuralUpsampler):
     times the signal's length). Patches go through the network ``batch_size`` at a
     time, so memory is bounded by the batch, not by the signal's length.
 
-    The loss is the subclass's waveform loss plus the optional ``spectral_loss``,
+    The loss is the waveform loss (``loss``) plus the optional ``spectral_loss``,
     ``stft_loss`` and ``line_loss`` terms (:mod:`audiosr.neural.losses`); ``adversarial`` above zero adds
     discriminators that the shared loop updates before every step of the model
     (:mod:`audiosr.neural.adversarial`).
@@ -803,14 +803,16 @@ class PatchUpsampler(NeuralUpsampler):
     Subclasses implement ``_patch_multiple(rate)`` (the divisibility the module
     needs), ``_line_period(rate)`` (the module's period in output samples, for
     ``line_loss``), ``_default_patch_len`` (class attribute) and the module, and take
-    the parameters ``spectral_loss``, ``stft_loss``, ``line_loss``, ``spectral_band``,
-    ``adversarial`` and ``discriminator_lr``.
+    the parameters ``loss`` (the waveform loss, :func:`~audiosr.neural.losses.waveform_loss`),
+    ``spectral_loss``, ``stft_loss``, ``line_loss``, ``spectral_band``, ``adversarial``
+    and ``discriminator_lr``.
     """
 
     _default_patch_len = 2048
 
     def _check_params(self):
         check_choice(self.input_upsampler, INPUT_UPSAMPLERS, name="input_upsampler")
+        check_choice(self.loss, WAVEFORM_LOSSES, name="loss")
         _check_fraction(self.spectral_loss, "spectral_loss", 0.0, np.inf, high_open=True)
         _check_fraction(self.stft_loss, "stft_loss", 0.0, np.inf, high_open=True)
         _check_fraction(self.line_loss, "line_loss", 0.0, np.inf, high_open=True)
@@ -842,11 +844,8 @@ class PatchUpsampler(NeuralUpsampler):
         lr = self.learning_rate if self.discriminator_lr is None else self.discriminator_lr
         return AdversarialTrainer(self.adversarial, patch_len, lr, device)
 
-    def _waveform_loss(self, pred, target):
-        return super()._loss(pred, target)
-
     def _loss(self, pred, target):
-        loss = self._waveform_loss(pred, target)
+        loss = waveform_loss(pred, target, self.loss)
         # "high": the band the input has is left to the waveform loss, which scores its phase
         # (the SNR); the spectral terms judge only the band the model must invent.
         min_freq = 1.0 / int(self.rate) if self.spectral_band == "high" else 0.0

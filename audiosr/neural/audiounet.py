@@ -9,9 +9,8 @@ from .._validation import check_choice, check_flag, check_rate
 from ._base import PatchUpsampler
 from .layers import UNet1d, check_unet_params
 
-__all__ = ["AudioUNet", "AudioUNetModule", "LOSSES"]
+__all__ = ["AudioUNet", "AudioUNetModule"]
 
-LOSSES = ("rmse", "mse")
 
 
 class AudioUNetModule(nn.Module):
@@ -43,7 +42,8 @@ class AudioUNet(PatchUpsampler):
       kernels (65, 33, 17, 9) (the repository's HEAD silently changed the second width to
       384); the defaults are a CPU-sized (16, 32, 64, 64) / (33, 17, 9, 9).
     * **Loss**: ``loss="rmse"`` is the code's objective, the batch mean of per-example
-      ``sqrt(mean((y_hat - y)^2) + 1e-6)``; ``"mse"`` is the plain mean squared error.
+      ``sqrt(mean((y_hat - y)^2) + 1e-6)``; ``"mse"`` is the plain mean squared error
+      (:func:`audiosr.neural.losses.waveform_loss`).
     * **Biases**: convolutions have biases (Keras' default in the original), unlike
       TFNet's bias-free blocks.
     * **Low-band passthrough** (ours, ``keep_low_band=True`` by default; off in
@@ -339,7 +339,6 @@ class AudioUNet(PatchUpsampler):
     def _check_params(self):
         super()._check_params()
         check_unet_params(self.filters, self.kernel_sizes, self.dropout)
-        check_choice(self.loss, LOSSES, name="loss")
         for name in ("antialias", "icnr"):
             check_flag(getattr(self, name), name=name)
 
@@ -349,11 +348,6 @@ class AudioUNet(PatchUpsampler):
     def _line_period(self, rate):
         # The U-Net runs at the output rate: its period is 2 ** (B + 1) output samples.
         return 2 ** (len(self.filters) + 1)
-
-    def _waveform_loss(self, pred, target):
-        if self.loss == "mse":
-            return torch.mean((pred - target) ** 2)
-        return torch.mean(torch.sqrt(torch.mean((pred - target) ** 2, dim=-1) + 1e-6))
 
     def _module_kwargs(self, inputs, targets, rate):
         return dict(

@@ -18,6 +18,50 @@ def _band_start(n_bins, min_freq):
     return math.ceil(min_freq * (n_bins - 1) - 1e-9)
 
 
+#: Waveform losses of the patch models: the mean squared error, or the batch mean of
+#: per-patch root mean squared errors (Kuleshov et al.'s code).
+WAVEFORM_LOSSES = ("mse", "rmse")
+
+
+def waveform_loss(pred, target, kind="mse"):
+    """Waveform regression loss of a batch of patches.
+
+    ``"mse"`` is the mean squared error over the batch: a patch counts by its error
+    energy, so loud patches dominate. ``"rmse"`` (the objective of Kuleshov et al.'s
+    AudioUNet code) is the batch mean of each patch's ``sqrt(mean((y_hat - y)**2) +
+    1e-6)``: a square root per patch, whose gradient is the patch's error divided by its
+    RMS, so every patch pulls about equally whatever its level, and patches already
+    predicted well pull harder than with the squared error.
+
+    Parameters
+    ----------
+    pred, target : torch.Tensor of shape (batch, n_times)
+        Waveforms.
+    kind : {"mse", "rmse"}, default="mse"
+
+    Returns
+    -------
+    loss : torch.Tensor
+        Scalar.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from audiosr.neural.losses import waveform_loss
+    >>> target = torch.zeros(2, 4)
+    >>> pred = torch.tensor([[2.0, 2.0, 2.0, 2.0], [0.0, 0.0, 0.0, 0.0]])
+    >>> float(waveform_loss(pred, target, "mse"))
+    2.0
+    >>> round(float(waveform_loss(pred, target, "rmse")), 4)
+    1.0005
+    """
+    if kind == "mse":
+        return torch.mean((pred - target) ** 2)
+    if kind == "rmse":
+        return torch.mean(torch.sqrt(torch.mean((pred - target) ** 2, dim=-1) + 1e-6))
+    raise ValueError(f"kind must be one of {WAVEFORM_LOSSES}, got {kind!r}.")
+
+
 def log_spectral_loss(pred, target, n_fft=512, min_freq=0.0):
     """Log-spectral distance between batches of waveforms, differentiable.
 

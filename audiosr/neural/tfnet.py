@@ -357,6 +357,11 @@ class DualBranchSR(PatchUpsampler):
         :func:`~audiosr.neural.layers.icnr_`): the untrained network has no periodic
         pattern, at no cost in weights or time. Only the start differs; models
         saved before the parameter existed load with ``False``.
+    loss : {"mse", "rmse"}, default="mse"
+        The waveform loss (:func:`audiosr.neural.losses.waveform_loss`): the squared
+        error of the paper, or AudioUNet's batch mean of per-patch RMS errors, on which
+        every patch pulls about equally whatever its level. Models saved before the
+        parameter existed load with ``"mse"``.
     spectral_loss : float, default=0.0
         Weight of a log-spectral distance term (:func:`audiosr.neural.losses.log_spectral_loss`,
         in bels) added to the waveform loss (see above). 0 leaves it out: the
@@ -526,6 +531,7 @@ class DualBranchSR(PatchUpsampler):
         frequency_scale="linear",
         antialias=False,
         icnr=False,
+        loss="mse",
         spectral_loss=0.0,
         stft_loss=0.0003,
         line_loss=0.0,
@@ -565,6 +571,7 @@ class DualBranchSR(PatchUpsampler):
         self.frequency_scale = frequency_scale
         self.antialias = antialias
         self.icnr = icnr
+        self.loss = loss
         self.spectral_loss = spectral_loss
         self.stft_loss = stft_loss
         self.line_loss = line_loss
@@ -595,6 +602,7 @@ class DualBranchSR(PatchUpsampler):
 
     _legacy_params = {
         "n_threads": None,
+        "loss": "mse",
         "normalize": False,
         "spectral_loss": 0.0,
         "stft_loss": 0.0,
@@ -643,6 +651,7 @@ class DualBranchSR(PatchUpsampler):
             frequency_scale="linear",
             antialias=False,
             icnr=False,
+            loss="mse",
             spectral_loss=0.0,
             stft_loss=0.0,
             line_loss=0.0,
