@@ -176,6 +176,11 @@ CANDIDATES["candidate AudioUNet with MR-STFT 0.01"] = (
     {"stft_loss": 0.01},
     "AudioUNet plus an MR-STFT term weighted for its RMSE loss (about the recipe's balance against DualBranchSR's MSE)",
 )
+CANDIDATES["candidate both branches at the high rate"] = (
+    "DualBranchSR",
+    {**RECIPE, "polyphase": False, "filters": (16, 32, 64, 64), "kernel_sizes": (33, 17, 9, 9)},
+    "the recipe, both branches at the high rate (the paper's layout) with AudioUNet's widths and kernels",
+)
 ROWS.update(CANDIDATES)
 #: Rows whose training pairs are made otherwise than the quality table's (``make_pairs`` options;
 #: the scores stay on the table's test inputs, the Chebyshev decimation).
