@@ -181,6 +181,18 @@ CANDIDATES["candidate both branches at the high rate"] = (
     {**RECIPE, "polyphase": False, "filters": (16, 32, 64, 64), "kernel_sizes": (33, 17, 9, 9)},
     "the recipe, both branches at the high rate (the paper's layout) with AudioUNet's widths and kernels",
 )
+_HIGH_RATE = {"polyphase": False, "filters": (16, 32, 64, 64), "kernel_sizes": (33, 17, 9, 9)}
+CANDIDATES["candidate time-only at the high rate, spectral band from 1.5"] = (
+    "DualBranchSR",
+    {**RECIPE, "branches": "time", **_HIGH_RATE, "spectral_band": 1.5},
+    "the high-rate time branch with the MR-STFT term above 1.5 times the input's Nyquist frequency only "
+    "(3 kHz here): the half-octave above the cut-off is left to the squared error",
+)
+CANDIDATES["candidate time-only, spectral band from 1.5"] = (
+    "DualBranchSR",
+    {**RECIPE, "branches": "time", "spectral_band": 1.5},
+    "the recipe's time branch (polyphase) with the MR-STFT term above 1.5 times the input's Nyquist frequency",
+)
 ROWS.update(CANDIDATES)
 #: Rows whose training pairs are made otherwise than the quality table's (``make_pairs`` options;
 #: the scores stay on the table's test inputs, the Chebyshev decimation).

@@ -224,7 +224,21 @@ def test_spectral_band_high_trains_on_the_invented_band_only(Model):
     assert Model.paper(4).spectral_band == "full" and Model(rate=4).spectral_band == "full"
 
 
-@pytest.mark.parametrize("value", ["low", None, 1])
+@pytest.mark.parametrize("Model", [DualBranchSR, AudioUNet])
+def test_a_numeric_spectral_band_counts_input_nyquist_frequencies(Model):
+    pred = torch.as_tensor(harmonic_signals(4, 2048, seed=1))
+    target = torch.as_tensor(harmonic_signals(4, 2048, seed=3))
+
+    def loss(band):
+        return float(Model(rate=4, stft_loss=1.0, spectral_band=band)._loss(pred, target))
+
+    assert loss(1) == pytest.approx(loss("high")) and loss(0.0) == pytest.approx(loss("full"))
+    assert Model(rate=4, spectral_band=1.5)._spectral_min_freq() == pytest.approx(0.375)
+    # Each step up leaves more of the band to the waveform loss alone: the spectral part changes.
+    assert len({round(loss(band), 6) for band in (1, 1.5, 3)}) == 3
+
+
+@pytest.mark.parametrize("value", ["low", None, -0.5, 4, 6.0, float("nan"), True])
 def test_bad_spectral_band(value):
     y = harmonic_signals(4, 1024).astype(np.float32)
     with pytest.raises((ValueError, TypeError), match="spectral_band"):

@@ -32,9 +32,18 @@ def fitted(cls, rate=4, **kw):
     return model.fit(y[:, ::rate], y), y[:, ::rate]
 
 
-@pytest.mark.parametrize("cls", [DualBranchSR, AudioUNet, SpectralDNN])
-def test_weights_round_trip_is_bit_exact(cls, tmp_path):
-    model, X = fitted(cls)
+@pytest.mark.parametrize(
+    "cls, params",
+    [
+        (DualBranchSR, {}),
+        (AudioUNet, {}),
+        (SpectralDNN, {}),
+        (DualBranchSR, dict(loss="rmse", spectral_band=1.5, stft_loss=0.001)),
+        (AudioUNet, dict(loss="mse", spectral_band="high")),
+    ],
+)
+def test_weights_round_trip_is_bit_exact(cls, params, tmp_path):
+    model, X = fitted(cls, **params)
     save_model(model, tmp_path / "m.pt", metadata={"input_sr": 4000, "trained_on": "noise"})
     loaded = load_model(tmp_path / "m.pt")
     assert type(loaded) is cls

@@ -816,7 +816,14 @@ class PatchUpsampler(NeuralUpsampler):
         _check_fraction(self.spectral_loss, "spectral_loss", 0.0, np.inf, high_open=True)
         _check_fraction(self.stft_loss, "stft_loss", 0.0, np.inf, high_open=True)
         _check_fraction(self.line_loss, "line_loss", 0.0, np.inf, high_open=True)
-        check_choice(self.spectral_band, SPECTRAL_BANDS, name="spectral_band")
+        band = self.spectral_band
+        # A number counts the input's Nyquist frequencies: below the output's, which is ``rate`` of them.
+        numeric = isinstance(band, (int, float, np.floating)) and not isinstance(band, bool)
+        if not (band in SPECTRAL_BANDS if isinstance(band, str) else numeric and 0 <= band < int(self.rate)):
+            raise ValueError(
+                f"spectral_band must be 'full', 'high' or a number in [0, {int(self.rate)}) (where the spectral "
+                f"terms start, in multiples of the input's Nyquist frequency), got {band!r}."
+            )
         _check_fraction(self.adversarial, "adversarial", 0.0, np.inf, high_open=True)
         if self.discriminator_lr is not None:
             _check_fraction(self.discriminator_lr, "discriminator_lr", 0.0, 10.0, low_open=True)
@@ -846,9 +853,7 @@ class PatchUpsampler(NeuralUpsampler):
 
     def _loss(self, pred, target):
         loss = waveform_loss(pred, target, self.loss)
-        # "high": the band the input has is left to the waveform loss, which scores its phase
-        # (the SNR); the spectral terms judge only the band the model must invent.
-        min_freq = 1.0 / int(self.rate) if self.spectral_band == "high" else 0.0
+        min_freq = self._spectral_min_freq()
         if self.spectral_loss:
             loss = loss + self.spectral_loss * log_spectral_loss(pred, target, min_freq=min_freq)
         if self.stft_loss:
@@ -858,6 +863,13 @@ class PatchUpsampler(NeuralUpsampler):
             period = self._line_period(int(self.rate))
             loss = loss + self.line_loss * periodic_line_loss(pred, target, period, min_freq=1.0 / int(self.rate))
         return loss
+
+    def _spectral_min_freq(self):
+        """Where the spectral terms start, as a fraction of the output's Nyquist frequency."""
+        # "high" (or a number of input Nyquist frequencies): the band below is left to the
+        # waveform loss, which scores its phase (the SNR); the spectral terms judge the rest.
+        band = {"full": 0.0, "high": 1.0}.get(self.spectral_band, self.spectral_band)
+        return float(band) / int(self.rate)
 
     def _resolved_patch_len(self, rate):
         multiple = self._patch_multiple(rate)

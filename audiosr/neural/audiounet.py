@@ -91,11 +91,14 @@ class AudioUNet(PatchUpsampler):
         target does, above the input's Nyquist frequency
         (:func:`audiosr.neural.losses.periodic_line_loss`), against the faint tonal
         lines described under ``antialias``. 0 (the default) leaves it out.
-    spectral_band : {"full", "high"}, default="full"
+    spectral_band : {"full", "high"} or float, default="full"
         Band the spectral terms (``spectral_loss``, ``stft_loss``) compare: every bin, or
         only the bins above the input's Nyquist frequency (``1 / rate`` of the output's),
         the band the model must invent; the band the input has is then left to the
-        waveform loss alone.
+        waveform loss alone. A number ``f`` in ``[0, rate)`` starts the band at ``f``
+        times the input's Nyquist frequency (``"high"`` is 1): e.g. 1.5 also leaves the
+        first half-octave above the cut-off, where harmonics can be continued with
+        their phase, to the waveform loss.
     adversarial : float, default=0.0
         Weight ``lambda`` of adversarial training (HiFi-GAN style): when above zero, a
         multi-period and a multi-resolution discriminator
