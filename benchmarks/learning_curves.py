@@ -193,6 +193,11 @@ CANDIDATES["candidate time-only, spectral band from 1.5"] = (
     {**RECIPE, "branches": "time", "spectral_band": 1.5},
     "the recipe's time branch (polyphase) with the MR-STFT term above 1.5 times the input's Nyquist frequency",
 )
+CANDIDATES["candidate time-only at the high rate, RMSE + MR-STFT 0.003"] = (
+    "DualBranchSR",
+    {"stft_loss": 0.003, "loss": "rmse", "branches": "time", **_HIGH_RATE},
+    "the high-rate time branch on AudioUNet's per-patch RMSE, the MR-STFT term between AudioUNet's two candidates",
+)
 ROWS.update(CANDIDATES)
 #: Rows whose training pairs are made otherwise than the quality table's (``make_pairs`` options;
 #: the scores stay on the table's test inputs, the Chebyshev decimation).
