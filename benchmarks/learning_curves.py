@@ -158,12 +158,13 @@ CANDIDATES["candidate line loss"] = (
     {**RECIPE, "line_loss": 0.001},
     "the recipe plus a term against lines at the harmonics of the U-Nets' period (periodic_line_loss)",
 )
-#: Item 3, the SNR gap to AudioUNet (findings.md §5: it lies around the input's Nyquist
-#: frequency): the time branch alone at the high rate with AudioUNet's sizes, i.e. the
-#: layout in which AudioUNet continues the harmonics, trained with the recipe.
+#: Item 3, the SNR gap to AudioUNet (findings.md §5 and §8: it lies around the input's Nyquist
+#: frequency): DualBranchSR at the output's rate (the paper's layout, in which AudioUNet
+#: continues the harmonics) with AudioUNet's widths and kernels, and AudioUNet with the recipe.
+_HIGH_RATE = {"polyphase": False, "filters": (16, 32, 64, 64), "kernel_sizes": (33, 17, 9, 9)}
 CANDIDATES["candidate time-only at the high rate"] = (
     "DualBranchSR",
-    {**RECIPE, "branches": "time", "polyphase": False, "filters": (16, 32, 64, 64), "kernel_sizes": (33, 17, 9, 9)},
+    {**RECIPE, "branches": "time", **_HIGH_RATE},
     "the recipe, time branch only, U-Net at the high rate with AudioUNet's widths and kernels",
 )
 CANDIDATES["candidate AudioUNet with the recipe"] = (
@@ -178,10 +179,9 @@ CANDIDATES["candidate AudioUNet with MR-STFT 0.01"] = (
 )
 CANDIDATES["candidate both branches at the high rate"] = (
     "DualBranchSR",
-    {**RECIPE, "polyphase": False, "filters": (16, 32, 64, 64), "kernel_sizes": (33, 17, 9, 9)},
+    {**RECIPE, **_HIGH_RATE},
     "the recipe, both branches at the high rate (the paper's layout) with AudioUNet's widths and kernels",
 )
-_HIGH_RATE = {"polyphase": False, "filters": (16, 32, 64, 64), "kernel_sizes": (33, 17, 9, 9)}
 CANDIDATES["candidate time-only at the high rate, spectral band from 1.5"] = (
     "DualBranchSR",
     {**RECIPE, "branches": "time", **_HIGH_RATE, "spectral_band": 1.5},

@@ -48,7 +48,8 @@ __all__ = ["NeuralUpsampler", "PatchUpsampler", "grid_geometry", "resolve_device
 
 LR_SCHEDULES = ("constant", "poly")
 #: Bands the spectral loss terms compare: all bins, or those above the input's Nyquist frequency.
-SPECTRAL_BANDS = ("full", "high")
+# Named bands of the spectral terms: where they start, in multiples of the input's Nyquist frequency.
+SPECTRAL_BANDS = {"full": 0.0, "high": 1.0}
 
 
 def resolve_device(device):
@@ -816,14 +817,7 @@ class PatchUpsampler(NeuralUpsampler):
         _check_fraction(self.spectral_loss, "spectral_loss", 0.0, np.inf, high_open=True)
         _check_fraction(self.stft_loss, "stft_loss", 0.0, np.inf, high_open=True)
         _check_fraction(self.line_loss, "line_loss", 0.0, np.inf, high_open=True)
-        band = self.spectral_band
-        # A number counts the input's Nyquist frequencies: below the output's, which is ``rate`` of them.
-        numeric = isinstance(band, (int, float, np.floating)) and not isinstance(band, bool)
-        if not (band in SPECTRAL_BANDS if isinstance(band, str) else numeric and 0 <= band < int(self.rate)):
-            raise ValueError(
-                f"spectral_band must be 'full', 'high' or a number in [0, {int(self.rate)}) (where the spectral "
-                f"terms start, in multiples of the input's Nyquist frequency), got {band!r}."
-            )
+        self._spectral_min_freq()  # validates spectral_band
         _check_fraction(self.adversarial, "adversarial", 0.0, np.inf, high_open=True)
         if self.discriminator_lr is not None:
             _check_fraction(self.discriminator_lr, "discriminator_lr", 0.0, 10.0, low_open=True)
@@ -865,11 +859,21 @@ class PatchUpsampler(NeuralUpsampler):
         return loss
 
     def _spectral_min_freq(self):
-        """Where the spectral terms start, as a fraction of the output's Nyquist frequency."""
-        # "high" (or a number of input Nyquist frequencies): the band below is left to the
-        # waveform loss, which scores its phase (the SNR); the spectral terms judge the rest.
-        band = {"full": 0.0, "high": 1.0}.get(self.spectral_band, self.spectral_band)
-        return float(band) / int(self.rate)
+        """Where the spectral terms start, as a fraction of the output's Nyquist frequency.
+
+        Raises ValueError for a ``spectral_band`` that is neither a name of ``SPECTRAL_BANDS``
+        nor a number of input Nyquist frequencies below the output's (``rate`` of them).
+        """
+        # The band below is left to the waveform loss, which scores its phase (the SNR);
+        # the spectral terms judge the rest.
+        band, rate = self.spectral_band, int(self.rate)
+        start = SPECTRAL_BANDS.get(band) if isinstance(band, str) else band
+        if isinstance(start, bool) or not isinstance(start, (int, float, np.floating)) or not 0 <= start < rate:
+            raise ValueError(
+                f"spectral_band must be 'full', 'high' or a number in [0, {rate}) (where the spectral "
+                f"terms start, in multiples of the input's Nyquist frequency), got {band!r}."
+            )
+        return float(start) / rate
 
     def _resolved_patch_len(self, rate):
         multiple = self._patch_multiple(rate)

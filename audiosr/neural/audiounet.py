@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import torch
 from torch import nn
 
-from .._validation import check_choice, check_flag, check_rate
+from .._validation import check_flag, check_rate
 from ._base import PatchUpsampler
 from .layers import UNet1d, check_unet_params
 
 __all__ = ["AudioUNet", "AudioUNetModule"]
-
 
 
 class AudioUNetModule(nn.Module):
