@@ -198,6 +198,18 @@ CANDIDATES["candidate time-only at the high rate, RMSE + MR-STFT 0.003"] = (
     {"stft_loss": 0.003, "loss": "rmse", "branches": "time", **_HIGH_RATE},
     "the high-rate time branch on AudioUNet's per-patch RMSE, the MR-STFT term between AudioUNet's two candidates",
 )
+_RMSE_RECIPE = {"stft_loss": 0.003, "loss": "rmse", "branches": "time", **_HIGH_RATE}
+CANDIDATES["candidate time-only at the high rate, RMSE + MR-STFT 0.003 + adversarial 0.001"] = (
+    "DualBranchSR",
+    {**_RMSE_RECIPE, "adversarial": 0.001},
+    "the RMSE + MR-STFT 0.003 row plus multi-period and multi-resolution discriminators with feature matching "
+    "(about as large as the reconstruction terms at the start)",
+)
+CANDIDATES["candidate time-only at the high rate, RMSE + MR-STFT 0.006"] = (
+    "DualBranchSR",
+    {**_RMSE_RECIPE, "stft_loss": 0.006},
+    "the RMSE + MR-STFT 0.003 row with the spectral term weighted twice",
+)
 ROWS.update(CANDIDATES)
 #: Rows whose training pairs are made otherwise than the quality table's (``make_pairs`` options;
 #: the scores stay on the table's test inputs, the Chebyshev decimation).

@@ -58,6 +58,49 @@ class _SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+#: The most of an unread request body read and dropped before an answer (see _DrainUnreadBody).
+_DRAIN_LIMIT = 64 * 2**20
+
+
+class _DrainUnreadBody:
+    """Reads the rest of a request body that a handler left unread before its answer starts.
+
+    A handler that answers from the headers alone (an upload over the limit, a name that is
+    not audio, a refused request) leaves the body in the connection. The server then closes
+    it with data unread, the kernel resets it, and a client still sending (or not done
+    reading) gets "connection reset" instead of the error message. Up to ``limit`` bytes are
+    read and dropped first; a client that asked ``Expect: 100-continue`` has sent nothing
+    yet and is answered at once.
+    """
+
+    def __init__(self, app, limit=_DRAIN_LIMIT):
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = dict(scope.get("headers", []))
+        expects_continue = headers.get(b"expect", b"").lower() == b"100-continue"
+        has_body = headers.get(b"content-length", b"0") != b"0" or b"transfer-encoding" in headers
+        unread = {"more": has_body and not expects_continue}
+
+        async def tracking_receive():
+            message = await receive()
+            unread["more"] = message["type"] == "http.request" and message.get("more_body", False)
+            return message
+
+        async def draining_send(message):
+            if message["type"] == "http.response.start" and unread["more"]:
+                # Once the answer has started the server stops handing out the body.
+                read = 0
+                while unread["more"] and read <= self.limit:
+                    read += len((await tracking_receive()).get("body", b""))
+            await send(message)
+
+        await self.app(scope, tracking_receive, draining_send)
+
+
 def _sync_chunks(request):
     """The request body as a plain iterator, for a worker thread (pulls each chunk from the event loop)."""
     import anyio
@@ -193,7 +236,7 @@ def create_app(workspace, *, allowed_hosts=None):
         Route("/files/{token}/{name}", file),
         Mount("/static", app=StaticFiles(directory=_STATIC), name="static"),
     ]
-    middleware = [Middleware(_SecurityHeaders)]
+    middleware = [Middleware(_DrainUnreadBody), Middleware(_SecurityHeaders)]
     if allowed_hosts is not None:
         middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts))
     return Starlette(
