@@ -279,8 +279,8 @@ def _raw_post(url, path, body_size, send_body=True, headers=()):
     """Status line of a POST of ``body_size`` bytes sent whole (or only announced) before the answer is read."""
     host, port = url.removeprefix("http://").split(":")
     # "Connection: close", as urllib sends it: the server closes the connection after its answer.
-    head = [f"POST {path} HTTP/1.1", f"Host: {host}", "X-Audiosr: 1", f"Content-Length: {body_size}", "Connection: close"]
-    head += list(headers)
+    head = [f"POST {path} HTTP/1.1", f"Host: {host}", "X-Audiosr: 1", f"Content-Length: {body_size}"]
+    head += ["Connection: close", *headers]
     with socket.create_connection((host, int(port)), timeout=20) as sock:
         sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode())
         if send_body:
