@@ -9,10 +9,11 @@ decimation, 8192-sample segments). Each model is scored on the whole test files
 alone) and the epochs it reached are recorded. The windowed-sinc interpolator is
 the reference line.
 
-Resumable: every (row, budget) cell keeps its record (``<work>/curves/*.json``),
-its model (``*.pt``) and its training checkpoint (``*.ckpt``: an interrupted
-training resumes there with what is left of its budget). A rerun scores or trains
-only what is missing. The file names carry a digest of the row's parameters, so
+Resumable: every (row, budget) cell keeps its record in ``--records`` (default
+``<out>/curves/*.json``, committed, so that a clean clone rewrites the reports with
+``--no-train``), and its model (``*.pt``) and training checkpoint
+(``*.ckpt``: an interrupted training resumes there with what is left of its budget)
+in ``<work>/curves``. A rerun scores or trains only what is missing. The file names carry a digest of the row's parameters, so
 editing ``RECIPE`` starts new cells instead of resuming the old ones.
 
 Usage (the integrator's run; 1 torch thread per model, 2 models at a time)::
@@ -272,7 +273,9 @@ def run_cell(row, minutes, seed, args):
     work = Path(args.work) / "curves"
     work.mkdir(parents=True, exist_ok=True)
     name = "sinc" if row == "Sinc" else stem(row, minutes, seed)
-    cell = work / f"{name}.json"
+    record_dir = Path(args.records)
+    record_dir.mkdir(parents=True, exist_ok=True)
+    cell = record_dir / f"{name}.json"
     if cell.exists():
         return add_makers(add_output_scores(json.loads(cell.read_text()), cell, args), cell, args)
     if args.no_train and row != "Sinc":
@@ -306,6 +309,11 @@ def run_cell(row, minutes, seed, args):
     return add_makers(add_output_scores(record, cell, args, model, test), cell, args, model, test)
 
 
+def _model_file(cell, args):
+    """The saved model of the cell whose record is ``cell``."""
+    return Path(args.work) / "curves" / cell.with_suffix(".pt").name
+
+
 def add_output_scores(record, cell, args, model=None, test=None):
     """Scores a cell's test outputs for what its record lacks: tonal lines and error per band.
 
@@ -324,7 +332,7 @@ def add_output_scores(record, cell, args, model=None, test=None):
     from audiosr.signal import decimate
 
     if model is None:
-        pt = cell.with_suffix(".pt")
+        pt = _model_file(cell, args)
         if record["row"] != "Sinc" and not pt.exists():
             return record  # the model is gone: nothing more to score
         model = SincUpsampler(rate=RATE) if record["row"] == "Sinc" else load_model(pt, allow_pickle=False)
@@ -353,7 +361,7 @@ def add_makers(record, cell, args, model=None, test=None):
     if model is None:
         from audiosr import SincUpsampler, load_model
 
-        pt = cell.with_suffix(".pt")
+        pt = _model_file(cell, args)
         if record["row"] != "Sinc" and not pt.exists():
             return record  # the model is gone: no scores on other inputs
         model = SincUpsampler(rate=RATE) if record["row"] == "Sinc" else load_model(pt, allow_pickle=False)
@@ -618,7 +626,8 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, nargs="+", default=[0], help="random_state of the models (one cell each)")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--work", default=str(HERE / "work"))
+    parser.add_argument("--work", default=str(HERE / "work"), help="models and checkpoints (not committed)")
+    parser.add_argument("--records", help="the cells' records (committed; default: <out>/curves)")
     parser.add_argument("--out", default=str(HERE / "results"))
     parser.add_argument("--smoke", action="store_true", help="tiny models and 2-s clips: checks the script runs")
     parser.add_argument(
@@ -633,6 +642,7 @@ def main(argv=None):
         help="report the cells already trained and leave the others out (listed as not run yet)",
     )
     args = parser.parse_args(argv)
+    args.records = args.records or str(Path(args.out) / "curves")
     if any(m <= 0 for m in [*args.minutes, *args.leading_minutes]):
         parser.error("budgets must be positive numbers of minutes")
     records, failures = run_all(tasks(args), args)

@@ -11,6 +11,7 @@ import csv
 import importlib.util
 import json
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -349,7 +350,9 @@ def test_learning_curves_smoke_run_writes_tables_and_plots_and_resumes(tiny_corp
     argv = ["--data", str(tiny_corpus), "--smoke", "--minutes", "0.002", "0.004", "--leading-minutes", "0.006",
             "--jobs", "1", "--work", str(work), "--out", str(out)]  # fmt: skip
     assert curves.main(argv) == 0
-    cells = [json.loads(p.read_text()) for p in (work / "curves").glob("*.json") if not p.name.endswith(".train.json")]
+    # The records go with the report (committed); the models and checkpoints stay in the work folder.
+    assert not [p for p in (work / "curves").glob("*.json") if not p.name.endswith(".train.json")]
+    cells = [json.loads(p.read_text()) for p in (out / "curves").glob("*.json")]
     expected = {("Sinc", 0.0)} | {(row, m) for row in curves.ROWS if row not in curves.CANDIDATES for m in (0.002, 0.004)}
     expected |= {(row, 0.006) for row in curves.LEADING}
     assert {(c["row"], c["minutes"]) for c in cells} == expected
@@ -375,12 +378,23 @@ def test_learning_curves_smoke_run_writes_tables_and_plots_and_resumes(tiny_corp
 
     # A second run finds every cell and trains nothing; a lost record is scored again from the saved model.
     models = {p: p.stat().st_mtime_ns for p in (work / "curves").glob("*.pt")}
-    cell = next(p for p in (work / "curves").glob("audiounet-0.002min-*.json") if not p.name.endswith(".train.json"))
+    cell = next((out / "curves").glob("audiounet-0.002min-*.json"))
     before = json.loads(cell.read_text())
     cell.unlink()
     assert curves.main(argv) == 0
     assert {p: p.stat().st_mtime_ns for p in (work / "curves").glob("*.pt")} == models
     assert json.loads(cell.read_text())["epochs"] == before["epochs"]
+
+    # A clean clone has the records and not the models: --no-train rewrites the same report from them.
+    report = (out / "learning_curves.md").read_text()
+    shutil.rmtree(work)
+    assert curves.main(argv + ["--no-train"]) == 0
+    assert not work.exists() or not list((work / "curves").glob("*.pt"))
+    rewritten = (out / "learning_curves.md").read_text()
+    assert "Not run yet" not in rewritten
+    assert [line for line in rewritten.splitlines() if line.startswith("| ")] == [
+        line for line in report.splitlines() if line.startswith("| ")
+    ]
 
     # An edited recipe is a new row definition: its cells get new names.
     old = curves.stem("DualBranchSR recipe", 2)
@@ -511,7 +525,7 @@ def test_learning_curves_candidates_have_their_own_report(tiny_corpus, tmp_path)
     assert "| 0.002 |" in report and "| 0.004 |" not in report
     assert "## All rows at 0.002 minutes" in report and "| candidate MR-STFT | " in report
     assert "| row | minutes | iir | poly |" in report and "--seed 0 1 --makers iir poly --no-train" in report
-    cell = next(p for p in (work / "curves").glob("candidate-mr-stft-0.002min-*.json") if ".train" not in p.name)
+    cell = next((out / "curves").glob("candidate-mr-stft-0.002min-*.json"))
     makers = json.loads(cell.read_text())["makers"]
     assert set(makers) == {"iir", "poly"} and all(np.isfinite(list(m.values())).all() for m in makers.values())
     # The protocol's own maker is the cell's main score.
