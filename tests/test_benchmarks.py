@@ -41,6 +41,7 @@ def tiny_corpus(tmp_path):
         (f"speech/spk{i}.flac", 16000, f"spk{i}", split, "speech") for i, split in enumerate(["train", "train", "test"])
     ]
     files += [(f"piano/piece{i}.flac", 44100, f"piece{i}", split, "piano") for i, split in enumerate(["train", "test"])]
+    files += [("speech/spk9.flac", 16000, "spk9", "valid", "speech")]
     rows = []
     for i, (rel, sr, who, split, kind) in enumerate(files):
         path = root / rel
@@ -540,6 +541,32 @@ def test_lsd_floor_smoke_run_writes_the_report(tiny_corpus, tmp_path):
     rows = {line.split(" | ")[0][2:]: [float(v) for v in line.strip(" |").split(" | ")[1:]]
             for line in report.splitlines() if line.startswith("| ") and "SNR dB" not in line and "---" not in line}  # fmt: skip
     assert list(rows) == list(floor.ORACLES) and np.isfinite(list(rows.values())).all()
+
+
+def test_band_levels_smoke_run_writes_the_report(tiny_corpus, tmp_path):
+    levels = _script("band_levels")
+    out = tmp_path / "results"
+    argv = ["--data", str(tiny_corpus), "--smoke", "--model", "sinc", "--label", "sinc", "--out", str(out)]
+    assert levels.main(argv) == 0
+    report = (out / "band_levels.md").read_text()
+    assert "# Where the LSD lies: sinc" in report and "| active: bias dB |" in report
+    assert "| level-matched on the validation files (" in report and '--label sinc' in report
+    # Sinc leaves the band above f_N empty: far too dark there, exact below.
+    bias = [float(v) for v in next(l for l in report.splitlines() if l.startswith("| active: bias")).split("|")[2:-1]]
+    assert abs(bias[0]) < 0.5 and max(bias[3:]) < -20
+
+
+@pytest.mark.parametrize("gain_db", [0.0, 6.0, -10.0])
+def test_band_levels_gains_move_only_the_bands_above_the_input_nyquist(gain_db):
+    levels = _script("band_levels")
+    y = np.random.default_rng(0).standard_normal(4 * 16000)
+    z = levels.with_band_gains(y, [gain_db] * 4)
+    assert z.shape == y.shape
+    table = levels.level_table([y], [z])
+    bias = table["active"]["bias"]
+    np.testing.assert_allclose(bias[:2], 0.0, atol=0.05)  # the band the input keeps, and its filter's edge
+    np.testing.assert_allclose(bias[3:], gain_db, atol=0.3)  # well above f_N (the band at f_N mixes by leakage)
+    assert abs(sum(table["energy"]) - 100) < 1e-6
 
 
 def test_lsd_floor_oracles_rank_as_their_knowledge():
