@@ -7,8 +7,10 @@ paper's ablation and the learning curves run) on the dataset's training split. S
 LSD-HF in the library's default conventions plus LSD in the kuleshov2017
 convention, each a mean over whole test files (``audiosr.evaluation.evaluate``).
 
-Finished cells (``<work>/cells/*.json``) and trained models (``<work>/models/*.pt``)
-are kept, so an interrupted run resumes at the first unfinished cell and
+Finished cells (``--cells``, default ``<out>/quality_cells/*.json``: committed, so that a
+run spread over several sessions or machines keeps its cells) and trained models
+(``<work>/models/*.pt``, not committed) are kept, so an interrupted run resumes at the first
+unfinished cell and
 ``--reevaluate`` re-scores saved models without training. A cell interrupted during
 training starts its training again (a resumed budget would not be equal). A neural
 cell's name carries its budget and a digest of its estimator's parameters, so a
@@ -500,7 +502,7 @@ INPUTS_NOTE = (
 
 def environment(args):
     commit, dirty = git_commit()
-    run_file = Path(args.work) / "run.json"
+    run_file = Path(args.cells) / "run.json"
     run = json.loads(run_file.read_text()) if run_file.exists() else {}
     return {
         **run_environment("quality.py"),
@@ -511,7 +513,7 @@ def environment(args):
         "gpu": "none (all training and inference on CPU)",
         "git_commit": commit,
         "git_dirty": dirty,
-        # Cells keep what trained them: the commit of the run that started this work folder.
+        # Cells keep what trained them: the commit of the run that started these cells.
         "git_commit_first_run": run.get("git_commit"),
         "first_run_started": run.get("started"),
     }
@@ -692,7 +694,8 @@ def main(argv=None):
     parser.add_argument("--rows", nargs="+", default=list(ROWS), choices=ROWS, metavar="ROW")
     parser.add_argument("--jobs", type=int, default=1, help="cells trained at the same time (processes)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads per job (default: CPUs / jobs)")
-    parser.add_argument("--work", default=str(HERE / "work"), help="saved cells and models (resume from here)")
+    parser.add_argument("--work", default=str(HERE / "work"), help="trained models (not committed)")
+    parser.add_argument("--cells", help="finished cells, resumed from (committed; default: <out>/quality_cells)")
     parser.add_argument("--out", default=str(HERE / "results"))
     parser.add_argument("--reevaluate", action="store_true", help="score saved models again (never retrains)")
     parser.add_argument("--smoke", action="store_true", help="tiny models and 2-s clips: checks the script runs")
@@ -717,12 +720,13 @@ def main(argv=None):
     args.threads = args.threads or max(1, (os.cpu_count() or 1) // args.jobs)
     if not (Path(args.data) / "MANIFEST.csv").exists():
         parser.error(f"no MANIFEST.csv in {args.data}; pass --data DIR or set AUDIOSR_DATA")
-    out, cells_dir = Path(args.out), Path(args.work) / "cells"
+    args.cells = args.cells or str(Path(args.out) / "quality_cells")
+    out, cells_dir = Path(args.out), Path(args.cells)
     cells_dir.mkdir(parents=True, exist_ok=True)
-    if not (Path(args.work) / "run.json").exists():
+    if not (cells_dir / "run.json").exists():
         commit, dirty = git_commit()
         started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        (Path(args.work) / "run.json").write_text(
+        (cells_dir / "run.json").write_text(
             json.dumps({"git_commit": commit, "git_dirty": dirty, "started": started})
         )
     # Every finished cell of these budgets, also those of earlier runs with other selections,
@@ -755,7 +759,7 @@ def main(argv=None):
             flush=True,
         )
     out.mkdir(parents=True, exist_ok=True)
-    first_commit = json.loads((Path(args.work) / "run.json").read_text()).get("git_commit") or ""
+    first_commit = json.loads((cells_dir / "run.json").read_text()).get("git_commit") or ""
     for record in cells.values():
         record.setdefault("git_commit", first_commit[:7])  # cells of the first run predate the field
     spectrogram_figures(args, out)

@@ -86,6 +86,17 @@ def test_quality_smoke_run_writes_the_table_and_resumes(tiny_corpus, tmp_path, c
     assert quality.main(argv + ["--datasets", "speech-single", "--rows", "DualBranchSR", "--reevaluate"]) == 0
     assert {p: p.stat().st_mtime_ns for p in models} == models
 
+    # The cells go with the report (committed): without the work folder (a clean clone, another
+    # session) the run trains nothing and writes the same table.
+    assert (out / "quality_cells" / "run.json").exists() and not (work / "cells").exists()
+    table = (out / "quality.csv").read_text()
+    shutil.move(work, tmp_path / "work-elsewhere")
+    capsys.readouterr()
+    assert quality.main(argv) == 0
+    assert f"{len(expected)} cells done, 0 to run" in capsys.readouterr().out
+    assert (out / "quality.csv").read_text() == table
+    shutil.move(tmp_path / "work-elsewhere", work)
+
     # The LSD investigation reads the saved models and trains its own variants.
     investigation = _script("lsd_investigation")
     investigation.main(["--data", str(tiny_corpus), "--work", str(work), "--out", str(out), "--diagnose",
