@@ -39,7 +39,7 @@ sys.path.insert(0, str(HERE))
 
 import quality  # noqa: E402
 from _common import run_environment  # noqa: E402
-from lsd_investigation import ACTIVE_DB  # noqa: E402
+from lsd_investigation import ACTIVE_DB, active_frames, frame_powers  # noqa: E402
 
 RATE = 4
 DATASET = "speech-multi"
@@ -47,6 +47,8 @@ N_FFT, HOP = 2048, 512
 #: Band edges in units of the input's Nyquist frequency (2 kHz here): the band the input keeps,
 #: the Chebyshev filter's transition, then the invented band in half-octaves and octaves.
 EDGES = (0.0, 0.8, 1.0, 1.5, 2.0, 3.0, 4.0)
+#: Index of the first band above f_N, the bands a gain applies to.
+FIRST_HIGH = EDGES.index(1.0)
 
 
 def _stft(x):
@@ -72,7 +74,6 @@ def band_bins(edges=EDGES, n_bins=N_FFT // 2 + 1):
 def level_table(references, outputs):
     """Per band and frame class: bias and spread of the log power (dB), share of the LSD, reference energy share."""
     from audiosr.metrics import _POWER_FLOOR
-    from lsd_investigation import frame_powers
 
     bands = band_bins()
     diffs = {c: [[] for _ in bands] for c in ("active", "quiet")}
@@ -82,8 +83,7 @@ def level_table(references, outputs):
     for y, z in zip(references, outputs):
         p, q = frame_powers(y), frame_powers(z)
         d = np.log10(np.maximum(q, _POWER_FLOOR)) - np.log10(np.maximum(p, _POWER_FLOOR))
-        e = p.sum(axis=-1)
-        active = 10 * np.log10(np.maximum(e, 1e-20)) > 10 * np.log10(e.max() + 1e-20) - ACTIVE_DB
+        active = active_frames(p)
         for cls, mask in (("active", active), ("quiet", ~active)):
             sq_total[cls] += float((d[mask] ** 2).sum())
             for i, b in enumerate(bands):
@@ -105,9 +105,7 @@ def level_table(references, outputs):
 def with_band_gains(z, gains_db):
     """``z`` with each band above f_N scaled by ``gains_db`` (one value per band from f_N up)."""
     spec = _stft(z)
-    bands = band_bins()
-    first = EDGES.index(1.0)
-    for b, g in zip(bands[first:], gains_db):
+    for b, g in zip(band_bins()[FIRST_HIGH:], gains_db):
         spec[b] *= 10 ** (g / 20)
     return _istft(spec, len(z))
 
@@ -158,8 +156,7 @@ def report(args):
     refs, outs = run_model(model, test)
     table = level_table(refs, outs)
     v_refs, v_outs = run_model(model, valid)
-    first = EDGES.index(1.0)
-    matched = [-b for b in level_table(v_refs, v_outs)["active"]["bias"][first:]]
+    matched = [-b for b in level_table(v_refs, v_outs)["active"]["bias"][FIRST_HIGH:]]
 
     labels = [f"{a:g}–{b:g}" for a, b in zip(EDGES[:-1], EDGES[1:])]
     env = run_environment("band_levels.py")
@@ -189,7 +186,7 @@ def report(args):
         "",
         "## Gains above f_N",
         "",
-        "| gains per band above f_N, dB (" + ", ".join(labels[first:]) + ") | SNR dB | LSD |",
+        "| gains per band above f_N, dB (" + ", ".join(labels[FIRST_HIGH:]) + ") | SNR dB | LSD |",
         "|---|---|---|",
     ]
     variants = [(f"uniform {g:+g}", [g] * len(matched)) for g in args.gains]

@@ -11,10 +11,10 @@ the reference line.
 
 Resumable: every (row, budget) cell keeps its record in ``--records`` (default
 ``<out>/curves/*.json``, committed, so that a clean clone rewrites the reports with
-``--no-train``), and its model (``*.pt``) and training checkpoint
-(``*.ckpt``: an interrupted training resumes there with what is left of its budget)
-in ``<work>/curves``. A rerun scores or trains only what is missing. The file names carry a digest of the row's parameters, so
-editing ``RECIPE`` starts new cells instead of resuming the old ones.
+``--no-train``), and its model (``*.pt``) and training checkpoint (``*.ckpt``: an
+interrupted training resumes there with what is left of its budget) in
+``<work>/curves``. A rerun scores or trains only what is missing. The file names
+carry a digest of the row's parameters, so editing ``RECIPE`` starts new cells instead of resuming the old ones.
 
 Usage (the integrator's run; 1 torch thread per model, 2 models at a time)::
 
@@ -194,12 +194,12 @@ CANDIDATES["candidate time-only, spectral band from 1.5"] = (
     {**RECIPE, "branches": "time", "spectral_band": 1.5},
     "the recipe's time branch (polyphase) with the MR-STFT term above 1.5 times the input's Nyquist frequency",
 )
+_RMSE_RECIPE = {"stft_loss": 0.003, "loss": "rmse", "branches": "time", **_HIGH_RATE}
 CANDIDATES["candidate time-only at the high rate, RMSE + MR-STFT 0.003"] = (
     "DualBranchSR",
-    {"stft_loss": 0.003, "loss": "rmse", "branches": "time", **_HIGH_RATE},
+    _RMSE_RECIPE,
     "the high-rate time branch on AudioUNet's per-patch RMSE, the MR-STFT term between AudioUNet's two candidates",
 )
-_RMSE_RECIPE = {"stft_loss": 0.003, "loss": "rmse", "branches": "time", **_HIGH_RATE}
 CANDIDATES["candidate time-only at the high rate, RMSE + MR-STFT 0.003 + adversarial 0.001"] = (
     "DualBranchSR",
     {**_RMSE_RECIPE, "adversarial": 0.001},

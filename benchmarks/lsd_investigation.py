@@ -60,9 +60,14 @@ def diagnose_file(y, y_hat, rate):
         "low": np.sqrt(sq[:, :k].mean(axis=-1)),
         "high": np.sqrt(sq[:, k:].mean(axis=-1)),
     }
-    energy = p.sum(axis=-1)
-    active = 10 * np.log10(np.maximum(energy, 1e-20)) > 10 * np.log10(energy.max() + 1e-20) - ACTIVE_DB
+    active = active_frames(p)
     return per_frame, active, p_hat[active, k:].sum(), p[active, k:].sum()
+
+
+def active_frames(p):
+    """Mask of the frames of power spectrogram ``p`` within ``ACTIVE_DB`` of its loudest frame."""
+    energy = p.sum(axis=-1)
+    return 10 * np.log10(np.maximum(energy, 1e-20)) > 10 * np.log10(energy.max() + 1e-20) - ACTIVE_DB
 
 
 def diagnose(args):
