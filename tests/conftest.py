@@ -23,11 +23,15 @@ def real_data():
     return folder
 
 
-def harmonic_signals(n_clips, length, sr=16000, seed=0, f0_range=(150, 400)):
+def harmonic_signals(n_clips, length, sr=16000, seed=0, f0_range=(150, 400), coherent=False):
     """Band-limited harmonic tones with 1/k amplitudes up to 7.9 kHz.
 
-    Their high band is predictable from their low band (the harmonics continue), which
-    is what a super-resolution model can learn and an interpolator cannot.
+    Their high band's magnitudes are predictable from their low band (the harmonics
+    continue). With ``coherent=True`` the phases are too: harmonic k starts at k times
+    one random phase (a band-limited sawtooth at a random offset), so the missing
+    harmonics are a function of the low band that a model can learn sample by sample
+    and an interpolator cannot. With random phases no estimate can do better in
+    squared error than leaving them out.
     """
     rng = np.random.default_rng(seed)
     t = np.arange(length) / sr
@@ -35,7 +39,10 @@ def harmonic_signals(n_clips, length, sr=16000, seed=0, f0_range=(150, 400)):
     for _ in range(n_clips):
         f0 = rng.uniform(*f0_range)
         k = np.arange(1, int(7900 // f0) + 1)[:, None]
-        phases = rng.uniform(0, 2 * np.pi, size=(k.size, 1))
+        if coherent:
+            phases = k * rng.uniform(0, 2 * np.pi)
+        else:
+            phases = rng.uniform(0, 2 * np.pi, size=(k.size, 1))
         clips.append(0.3 * np.sum(np.sin(2 * np.pi * f0 * k * t + phases) / k, axis=0))
     return np.stack(clips)
 
@@ -45,20 +52,43 @@ def harmonic():
     return harmonic_signals
 
 
-@pytest.fixture(scope="session")
-def lsd_gain_over_spline(harmonic):
-    """Fit a model on the harmonic task at rate 4; return (its LSD, the spline's LSD) on held-out clips."""
-    from audiosr import SplineUpsampler, decimate, make_pairs
-    from audiosr.metrics import lsd
+def high_band(x, rate):
+    """``x`` with every FFT bin below the Nyquist frequency of the input (1/rate of the band) zeroed."""
+    spectrum = np.fft.rfft(x, axis=-1)
+    spectrum[..., : spectrum.shape[-1] // rate] = 0
+    return np.fft.irfft(spectrum, n=x.shape[-1], axis=-1)
 
-    X, y = make_pairs(list(harmonic(16, 8192, seed=0)), 4, segment=1024)
-    test = harmonic(4, 8192, seed=1)
+
+@pytest.fixture(scope="session")
+def gain_over_spline(harmonic):
+    """Fit a model on phase-coherent harmonic tones at rate 4; score it and the spline on held-out tones.
+
+    Returns ``run(model) -> (ours, spline)``, each a dict with ``lsd``, ``snr`` and
+    ``high_band_snr`` (SNR of the band above the input's Nyquist frequency alone). That
+    band is a function of the low band here, so a model that learned it scores well above
+    0 dB there; the spline, which has nothing there, scores 0 dB. (With random phases the
+    best estimate in squared error would leave the band out, and the LSD of tones is
+    decided by the floor between their harmonics: neither tells whether a model learned.)
+    """
+    from audiosr import SplineUpsampler, decimate, make_pairs
+    from audiosr.metrics import lsd, snr
+
+    X, y = make_pairs(list(harmonic(16, 8192, seed=0, coherent=True)), 4, segment=1024)
+    test = harmonic(4, 8192, seed=1, coherent=True)
     X_test = decimate(test, 4)
-    spline = lsd(test, SplineUpsampler(rate=4).transform(X_test))
+
+    def scores(out):
+        return {
+            "lsd": lsd(test, out),
+            "snr": snr(test, out),
+            "high_band_snr": snr(high_band(test, 4), high_band(out, 4)),
+        }
+
+    spline = scores(SplineUpsampler(rate=4).transform(X_test))
 
     def run(model):
         model.fit(X, y)
-        return lsd(test, model.transform(X_test)), spline
+        return scores(model.transform(X_test)), spline
 
     return run
 

@@ -606,3 +606,17 @@ def test_artifacts_refuses_a_model_that_is_not_shipped(tiny_corpus, capsys):
     with pytest.raises(SystemExit):
         artifacts.main(["--data", str(tiny_corpus), "--models", "speech-x9-99k"])
     assert "not shipped models: speech-x9-99k" in capsys.readouterr().err
+
+
+def test_harmonic_task_runs_and_scores_the_spline_at_0_db_above_the_cutoff(tmp_path):
+    task = _script("harmonic_task")
+    tones = task.sawtooth_tones(3, seed=0)
+    # The spline leaves the high band empty (0 dB there); the reference itself scores perfectly.
+    assert task.scores(tones, tones)["high_band_snr"] > 100
+    out = tmp_path / "results"
+    assert task.main(["--epochs", "1", "--seeds", "0", "--out", str(out), "--name", "h"]) == 0
+    report = (out / "h.md").read_text()
+    rows = [line for line in report.splitlines() if line.startswith("| ") and "---" not in line]
+    assert len(rows) == 1 + 1 + len(task.ROWS)  # header, spline, one per model row
+    spline = rows[1].split("|")
+    assert abs(float(spline[3])) < 0.5  # the spline's high-band SNR is about 0 dB
