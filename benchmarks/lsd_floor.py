@@ -14,6 +14,15 @@ files, ``audiosr.metrics`` defaults):
   factors (a noise-like high band with the right envelope), random phase;
 * ``envelope off by 3 dB``: the smoothed-envelope noise, 3 dB too dark everywhere.
 
+A second table maps the trade between the two metrics when part of the high band is
+right in phase and the rest is not (``--exact-to``, ``--gains``): the reference kept
+exactly up to c times the input's Nyquist frequency f_N (more than any model recovers:
+the learning curves' models have more error than the reference has energy above 1.5 f_N),
+and above it the smoothed-envelope noise at each gain (``off``: nothing, a band-limited
+reference). Noise costs its own power in SNR, and no level of it reaches the reference's
+LSD, so each row is the best (SNR, LSD) any output with that much of the band in phase
+can have.
+
 After the inverse STFT the overlap-add mixes neighbouring frames, so the rebuilt
 spectrogram is not exactly the one put in; its LSD is what a waveform with that
 content scores. Writes ``lsd_floor.md``.
@@ -21,6 +30,7 @@ content scores. Writes ``lsd_floor.md``.
 Usage::
 
     python benchmarks/lsd_floor.py --data ../shared/data
+    python benchmarks/lsd_floor.py --data ../shared/data --exact-to 1 1.5 2 --gains off -10 -6 -3 0
 """
 
 from __future__ import annotations
@@ -47,14 +57,17 @@ ORACLES = (
 )
 
 
-def rebuild(y, rate, oracle, rng):
-    """``y`` with its high band rebuilt by one oracle (same length)."""
+def rebuild(y, rate, oracle, rng, exact_to=1.0, gain_db=0.0):
+    """``y`` with its band above ``exact_to`` times the input's Nyquist frequency rebuilt by one oracle.
+
+    ``gain_db`` scales the rebuilt band (``-inf``: leaves it empty); same length as ``y``.
+    """
     from scipy.ndimage import uniform_filter
     from scipy.signal import istft, stft
 
     window = "hann"
     _, _, spec = stft(y, nperseg=N_FFT, noverlap=N_FFT - HOP, window=window, boundary="even", padded=True)
-    k = N_FFT // 2 // rate + 1  # first bin above the input's Nyquist frequency
+    k = int(round(N_FFT // 2 // rate * exact_to)) + 1  # first bin rebuilt
     mag = np.abs(spec[k:])
     if oracle != "exact envelope, random phase":
         power = uniform_filter(mag**2, size=(31, 3), mode="nearest")
@@ -63,10 +76,20 @@ def rebuild(y, rate, oracle, rng):
             mag = mag * rng.rayleigh(scale=np.sqrt(0.5), size=mag.shape)  # E[factor^2] = 1: the level is kept
         if oracle == "envelope off by 3 dB":
             mag = mag * 10 ** (-3 / 20)
+    mag = mag * 10 ** (gain_db / 20)
     spec = spec.copy()
     spec[k:] = mag * np.exp(2j * np.pi * rng.random(mag.shape))
     _, out = istft(spec, nperseg=N_FFT, noverlap=N_FFT - HOP, window=window, boundary=True)
     return out[: len(y)]
+
+
+def _gain(text):
+    """A gain in dB, or 'off' for none (argparse would read '-inf' as an option)."""
+    return -np.inf if text == "off" else float(text)
+
+
+def _gain_text(gain):
+    return "off" if gain == -np.inf else f"{gain:g}"
 
 
 def main(argv=None):
@@ -78,19 +101,34 @@ def main(argv=None):
     parser.add_argument("--rate", type=int, default=4)
     parser.add_argument("--out", default=str(HERE / "results"))
     parser.add_argument("--smoke", action="store_true", help="2-s clips: checks the script runs")
+    parser.add_argument(
+        "--exact-to", type=float, nargs="*", default=[], help="trade table: exact up to these multiples of f_N"
+    )
+    parser.add_argument(
+        "--gains", type=_gain, nargs="*", default=[-np.inf, -10.0, -6.0, -3.0, 0.0],
+        help="trade table: gains of the envelope noise above, dB ('off': none)",
+    )
     args = parser.parse_args(argv)
     _, test, _, sr = quality.load_dataset(args.dataset, args.data, args.smoke)
     rng = np.random.default_rng(0)
-    rows = []
-    for oracle in ORACLES:
+    test = [np.asarray(y, dtype=np.float64)[: len(y) // args.rate * args.rate] for y in test]
+
+    def scored(oracle, **kwargs):
         scores = []
         for y in test:
-            y = np.asarray(y, dtype=np.float64)[: len(y) // args.rate * args.rate]
-            y_hat = rebuild(y, args.rate, oracle, rng)
+            y_hat = rebuild(y, args.rate, oracle, rng, **kwargs)
             scores.append((snr(y, y_hat), lsd(y, y_hat), lsd_hf(y, y_hat, rate=args.rate)))
-        rows.append((oracle, *np.mean(scores, axis=0)))
+        return np.mean(scores, axis=0)
+
+    rows = [(oracle, *scored(oracle)) for oracle in ORACLES]
+    trade = [
+        (c, g, *scored("smoothed envelope, noise", exact_to=c, gain_db=g)) for c in args.exact_to for g in args.gains
+    ]
     env = run_environment("lsd_floor.py")
     command = f"python benchmarks/lsd_floor.py --data ../shared/data --dataset {args.dataset} --rate {args.rate}"
+    if args.exact_to:
+        command += " --exact-to " + " ".join(f"{c:g}" for c in args.exact_to)
+        command += " --gains " + " ".join(map(_gain_text, args.gains))
     lines = [
         "# How low LSD goes without the high band's phase: oracles",
         "",
@@ -105,6 +143,17 @@ def main(argv=None):
         *[f"| {name} | {s:.2f} | {d:.3f} | {h:.3f} |" for name, s, d, h in rows],
         "",
     ]
+    if trade:
+        lines += [
+            "## The trade: part of the band in phase, envelope noise above",
+            "",
+            "The reference exact up to c · f_N, the smoothed-envelope noise above at a gain (off: nothing).",
+            "",
+            "| exact up to | noise gain dB | SNR dB | LSD | LSD-HF |",
+            "|---|---|---|---|---|",
+            *[f"| {c:g} f_N | {_gain_text(g)} | {s:.2f} | {d:.3f} | {h:.3f} |" for c, g, s, d, h in trade],
+            "",
+        ]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "lsd_floor.md").write_text("\n".join(lines))

@@ -601,6 +601,28 @@ def test_lsd_floor_keeps_the_low_band():
     np.testing.assert_allclose(low(out), low(y), rtol=0.05, atol=1e-6 * len(y))
 
 
+def test_lsd_floor_trade_keeps_the_band_it_is_told_and_noise_costs_snr(tiny_corpus, tmp_path):
+    from audiosr.metrics import snr
+
+    floor = _script("lsd_floor")
+    y = np.random.default_rng(0).standard_normal(4 * 16000)
+    energy = lambda x, lo, hi: np.sum(np.abs(np.fft.rfft(x)[lo * 4 : hi * 4]) ** 2)  # noqa: E731  (bins of 0.25 Hz)
+    # Exact up to 2 f_N (4 kHz of 8), nothing above.
+    cut = floor.rebuild(y, 4, "smoothed envelope, noise", np.random.default_rng(1), exact_to=2.0, gain_db=-np.inf)
+    assert energy(cut, 500, 3500) == pytest.approx(energy(y, 500, 3500), rel=0.01)
+    assert energy(cut, 4500, 8000) < 1e-4 * energy(y, 4500, 8000)
+    snrs = [
+        snr(y, floor.rebuild(y, 4, "smoothed envelope, noise", np.random.default_rng(1), exact_to=2.0, gain_db=g))
+        for g in (-np.inf, -10.0, 0.0)
+    ]
+    assert snrs[0] > snrs[1] > snrs[2]  # uncorrelated content costs its own power
+    out = tmp_path / "results"
+    argv = ["--data", str(tiny_corpus), "--smoke", "--out", str(out), "--exact-to", "1.5", "--gains", "off", "0"]
+    assert floor.main(argv) == 0
+    report = (out / "lsd_floor.md").read_text()
+    assert "| 1.5 f_N | off |" in report and "| 1.5 f_N | 0 |" in report and "--exact-to 1.5" in report
+
+
 def test_artifacts_refuses_a_model_that_is_not_shipped(tiny_corpus, capsys):
     artifacts = _script("artifacts")
     with pytest.raises(SystemExit):
