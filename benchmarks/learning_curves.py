@@ -211,6 +211,12 @@ CANDIDATES["candidate time-only at the high rate, RMSE + MR-STFT 0.006"] = (
     {**_RMSE_RECIPE, "stft_loss": 0.006},
     "the RMSE + MR-STFT 0.003 row with the spectral term weighted twice",
 )
+for _weight, _times in ((0.012, "four"), (0.024, "eight")):
+    CANDIDATES[f"candidate time-only at the high rate, RMSE + MR-STFT {_weight}"] = (
+        "DualBranchSR",
+        {**_RMSE_RECIPE, "stft_loss": _weight},
+        f"the RMSE + MR-STFT 0.003 row with the spectral term weighted {_times} times",
+    )
 ROWS.update(CANDIDATES)
 #: Rows whose training pairs are made otherwise than the quality table's (``make_pairs`` options;
 #: the scores stay on the table's test inputs, the Chebyshev decimation).
