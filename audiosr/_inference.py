@@ -24,6 +24,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from .threads import resolve_threads, split_batches
 from ._validation import check_choice, check_clips
 from .classical import CLASSICAL_METHODS
+from .postfilter import check_high_band_smoothing, smooth_high_band, smoothing_geometry
 from .crossover import (
     check_high_band_gain,
     check_keep_low_band,
@@ -330,8 +331,8 @@ def network_input_size(config, rate):
     return int(input_size(rate, **sizes))
 
 
-def upsample_with_network(X, rate, network, config, keep_low_band, n_threads=1, high_gain=1.0):
-    """Up-sample clips with a network: checks, pipeline, low-band crossover, high-band gain, finiteness.
+def upsample_with_network(X, rate, network, config, keep_low_band, n_threads=1, high_gain=1.0, smoothing=0):
+    """Up-sample clips with a network: checks, pipeline, low-band crossover, high-band gain and smoothing, finiteness.
 
     Parameters
     ----------
@@ -352,7 +353,10 @@ def upsample_with_network(X, rate, network, config, keep_low_band, n_threads=1, 
         automatic policy.
     high_gain : float, default=1.0
         Gain of the band above the input's Nyquist frequency
-        (:func:`audiosr.crossover.high_band_gain`), applied last.
+        (:func:`audiosr.crossover.high_band_gain`), applied after the crossover.
+    smoothing : int, default=0
+        Width in STFT bins of the high band's smoothing
+        (:func:`audiosr.postfilter.smooth_high_band`), applied last; 0: none.
 
     Returns
     -------
@@ -362,6 +366,7 @@ def upsample_with_network(X, rate, network, config, keep_low_band, n_threads=1, 
     upsample, _, _, sizes = _split(config)
     crossover = check_keep_low_band(keep_low_band)
     high_gain = check_high_band_gain(high_gain)
+    smoothing = check_high_band_smoothing(smoothing)
     X = check_clips(X)
     peak = float(np.max(np.abs(X)))
     if peak > MAX_PEAK:
@@ -378,6 +383,8 @@ def upsample_with_network(X, rate, network, config, keep_low_band, n_threads=1, 
         out = low_band_passthrough(out, X, rate, crossover=crossover)
     if high_gain != 1.0:
         out = high_band_gain(out, rate, high_gain)
+    if smoothing > 1:
+        out = smooth_high_band(out, rate, smoothing)
     if not np.all(np.isfinite(out)):
         # Never hand back silent garbage: a non-finite output is a failure, said so.
         raise ValueError(
@@ -387,14 +394,19 @@ def upsample_with_network(X, rate, network, config, keep_low_band, n_threads=1, 
     return out
 
 
-def stream_geometry(config, rate, keep_low_band, high_gain=1.0):
+def stream_geometry(config, rate, keep_low_band, high_gain=1.0, smoothing=0):
     """``(granularity, context)`` for streaming a model in blocks (see ``BaseUpsampler._stream_geometry``)."""
     _, geometry, _, sizes = _split(config)
     granularity, context = geometry(rate, **sizes)
     crossover = check_keep_low_band(keep_low_band)
-    # The crossover and the gain filter the network's output (in that order): blocks need
-    # their reaches on top, kept on the grid.
+    # The crossover, the gain and the smoothing process the network's output (in that order):
+    # blocks need their reaches on top, kept on the grid.
     reach = crossover_reach(rate, crossover) if crossover is not None else 0
     if check_high_band_gain(high_gain) != 1.0:
         reach += gain_reach(rate)
-    return granularity, context + math.ceil(reach / granularity) * granularity
+    if check_high_band_smoothing(smoothing) > 1:
+        # Its STFT frames lie on a grid of their own: blocks start on both grids.
+        grid, smoothing_reach = smoothing_geometry(rate)
+        granularity = math.lcm(granularity, grid)
+        reach += smoothing_reach
+    return granularity, math.ceil(context / granularity) * granularity + math.ceil(reach / granularity) * granularity

@@ -30,6 +30,7 @@ from .threads import check_threads
 from ._version import __version__
 from .base import BaseUpsampler
 from .crossover import check_high_band_gain, check_keep_low_band
+from .postfilter import check_high_band_smoothing
 from .io import atomic_output
 
 __all__ = ["export_onnx", "OnnxUpsampler", "DEFAULT_OPSET", "FORMAT_VERSION", "is_onnx_file"]
@@ -131,6 +132,7 @@ def export_onnx(estimator, path, *, metadata=None, opset=DEFAULT_OPSET, check=Tr
         "pipeline": pipeline,
         "keep_low_band": check_keep_low_band(estimator.keep_low_band) or False,
         "high_band_gain": check_high_band_gain(estimator.high_band_gain),
+        "high_band_smoothing": check_high_band_smoothing(estimator.high_band_smoothing),
         "params": config["params"],
         "fitted": config["fitted"],
         "metadata": facts,
@@ -242,6 +244,9 @@ class OnnxUpsampler(BaseUpsampler):
     high_band_gain : float or None, default=None
         Gain of the band above the input's Nyquist frequency
         (:func:`audiosr.crossover.high_band_gain`); ``None`` keeps the exported model's.
+    high_band_smoothing : int or None, default=None
+        Width in STFT bins of the high band's smoothing
+        (:func:`audiosr.postfilter.smooth_high_band`); ``None`` keeps the exported model's.
     batch_size : int or None, default=None
         Patches or frames per network call; ``None`` keeps the exported model's.
     n_threads : int or None, default=None
@@ -276,10 +281,21 @@ class OnnxUpsampler(BaseUpsampler):
     (4, 4000)
     """
 
-    def __init__(self, path, *, keep_low_band=None, high_band_gain=None, batch_size=None, n_threads=None, providers=None):
+    def __init__(
+        self,
+        path,
+        *,
+        keep_low_band=None,
+        high_band_gain=None,
+        high_band_smoothing=None,
+        batch_size=None,
+        n_threads=None,
+        providers=None,
+    ):
         self.path = path
         self.keep_low_band = keep_low_band
         self.high_band_gain = high_band_gain
+        self.high_band_smoothing = high_band_smoothing
         self.batch_size = batch_size
         self.n_threads = n_threads
         self.providers = providers
@@ -365,6 +381,7 @@ class OnnxUpsampler(BaseUpsampler):
         self.audiosr_version_ = payload.get("audiosr_version")
         self._exported_keep_low_band = payload.get("keep_low_band", False)
         self._exported_high_band_gain = payload.get("high_band_gain", 1.0)
+        self._exported_high_band_smoothing = payload.get("high_band_smoothing", 0)
         self._input_name = session.get_inputs()[0].name
         self._session_key = tuple(providers)
         self.session_ = session
@@ -393,10 +410,11 @@ class OnnxUpsampler(BaseUpsampler):
         self._loaded()
         keep = self._exported_keep_low_band if self.keep_low_band is None else self.keep_low_band
         gain = self._exported_high_band_gain if self.high_band_gain is None else self.high_band_gain
+        smoothing = self._exported_high_band_smoothing if self.high_band_smoothing is None else self.high_band_smoothing
         pipeline = dict(self.pipeline_)
         if _optional_count(self.batch_size, "batch_size") is not None:
             pipeline["batch_size"] = int(self.batch_size)
-        return pipeline, keep, gain
+        return pipeline, keep, {"high_gain": gain, "smoothing": smoothing}
 
     def _run_network(self, batch, session):
         return session.run(None, {self._input_name: batch})[0]
@@ -414,18 +432,18 @@ class OnnxUpsampler(BaseUpsampler):
         X_high : ndarray of shape (n_clips, n_times * rate)
             In the dtype of ``X`` (float64 for non-float input).
         """
-        pipeline, keep, gain = self._settings()
+        pipeline, keep, output = self._settings()
         n_threads = check_threads(self.n_threads)
         session = self._session()
         if self._session_key != ("CPUExecutionProvider",):
             n_threads = 1  # an accelerator parallelises each call itself
         return _inference.upsample_with_network(
-            X, self.rate_, lambda batch: self._run_network(batch, session), pipeline, keep, n_threads, high_gain=gain
+            X, self.rate_, lambda batch: self._run_network(batch, session), pipeline, keep, n_threads, **output
         )
 
     def _stream_geometry(self, rate):
-        pipeline, keep, gain = self._settings()
-        return _inference.stream_geometry(pipeline, rate, keep, gain)
+        pipeline, keep, output = self._settings()
+        return _inference.stream_geometry(pipeline, rate, keep, **output)
 
     def _min_input_length(self, rate):
         """The fewest low-rate samples ``transform`` takes (used by :func:`audiosr.planning.plan`)."""

@@ -567,6 +567,35 @@ def test_band_levels_smoke_run_writes_the_report(tiny_corpus, tmp_path):
     assert abs(bias[0]) < 0.5 and max(bias[3:]) < -20
 
 
+def test_postfilter_smoke_run_chooses_on_validation_and_writes_the_report(tiny_corpus, tmp_path):
+    from audiosr import AudioUNet, save_model
+
+    post = _script("postfilter")
+    y = np.random.default_rng(0).standard_normal((8, 2048))
+    model = AudioUNet(rate=4, filters=(4, 8), kernel_sizes=(9, 5), patch_len=256, max_epochs=1, random_state=0)
+    save_model(model.fit(y[:, ::4], y), tmp_path / "m.pt")
+    out = tmp_path / "results"
+    argv = ["--data", str(tiny_corpus), "--smoke", "--models", str(tmp_path / "m.pt"), "--labels", "tiny",
+            "--widths", "5", "15", "--edges", "1.0", "--out", str(out), "--name", "pf"]  # fmt: skip
+    assert post.main(argv) == 0
+    report = (out / "pf.md").read_text()
+    result = json.loads((out / "pf.json").read_text())["models"][0]
+    table = {int(w): v for w, v in result["validation"].items()}
+    assert set(table) == {0, 5, 15} and result["chosen"] in table
+    # The rule: the lowest LSD among the widths that keep the plain output's SNR.
+    kept = [w for w, (s, _) in table.items() if s >= table[0][0]]
+    assert result["chosen"] == min(kept, key=lambda w: table[w][1])
+    assert "| Sinc |" in report and "| tiny |" in report and "## Validation files: the edge, for tiny" in report
+    assert "--widths 5 15" in report and "--smoke" in report
+
+
+def test_postfilter_choice_keeps_the_snr():
+    post = _script("postfilter")
+    table = {0: (10.0, 1.0), 5: (10.1, 0.95), 15: (9.9, 0.90), 31: (10.0, 0.97)}
+    assert post.choose(table) == 5  # 15 has the lowest LSD but loses SNR
+    assert post.choose({0: (10.0, 1.0), 5: (9.0, 0.5)}) == 0
+
+
 @pytest.mark.parametrize("gain_db", [0.0, 6.0, -10.0])
 def test_band_levels_gains_move_only_the_bands_above_the_input_nyquist(gain_db):
     levels = _script("band_levels")

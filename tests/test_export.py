@@ -130,6 +130,18 @@ def test_high_band_gain_is_exported_and_can_be_changed(tmp_path):
         onnx_model.set_params(high_band_gain=-2).transform(X)
 
 
+def test_high_band_smoothing_is_exported_and_can_be_changed(tmp_path):
+    model = _fit(AudioUNet).set_params(high_band_smoothing=9)
+    onnx_model = load_model(export_onnx(model, tmp_path / "m.onnx"))
+    X = _signals(1, 1200)
+    assert np.abs(onnx_model.transform(X) - model.transform(X)).max() < TOL
+    assert onnx_model._stream_geometry(4) == model._stream_geometry(4)
+    model.set_params(high_band_smoothing=0)
+    assert np.abs(onnx_model.set_params(high_band_smoothing=0).transform(X) - model.transform(X)).max() < TOL
+    with pytest.raises(ValueError, match="high_band_smoothing"):
+        onnx_model.set_params(high_band_smoothing=-2).transform(X)
+
+
 def test_patches_of_other_lengths_than_powers_of_two(tmp_path):
     # Rate 3: patches of 288 samples, where onnxruntime's DFT operator alone drifts by ~1e-4.
     y = 0.3 * np.random.default_rng(0).standard_normal((6, 864))

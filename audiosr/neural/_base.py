@@ -40,6 +40,7 @@ from ..threads import check_threads
 from .._validation import check_choice, check_clips, check_rate, check_target
 from ..base import BaseUpsampler
 from ..crossover import check_high_band_gain, check_keep_low_band
+from ..postfilter import check_high_band_smoothing
 from ..io import atomic_output
 from .distributed import LOCAL
 from .losses import WAVEFORM_LOSSES, log_spectral_loss, multi_resolution_stft_loss, periodic_line_loss, waveform_loss
@@ -153,7 +154,10 @@ class _Checkpoint:
     #: What ``track`` (the loop's state) contributes to the file.
     _TRACKED = ("best_score", "best_state", "stale", "stopped", "epoch", "elapsed")
 
-    _IGNORED = {"verbose", "checkpoint", "device", "warm_start", "max_time", "keep_low_band", "high_band_gain"}
+    _IGNORED = {
+        "verbose", "checkpoint", "device", "warm_start", "max_time",
+        "keep_low_band", "high_band_gain", "high_band_smoothing",
+    }  # fmt: skip
 
     def __init__(self, path, estimator, inputs, targets):
         self.path = os.fspath(path)
@@ -301,6 +305,10 @@ class NeuralUpsampler(BaseUpsampler):
         Gain of the band above the input's Nyquist frequency, applied by ``transform``
         after the passthrough (:func:`audiosr.crossover.high_band_gain`); like
         ``keep_low_band``, a setting of the output, not of training.
+    high_band_smoothing : int
+        Width in STFT bins of the moving average that ``transform`` applies last to the
+        spectral magnitudes above 1.5 times the input's Nyquist frequency, phases kept
+        (:func:`audiosr.postfilter.smooth_high_band`); 0: none. A setting of the output.
     n_threads : int or None
         CPU threads of ``transform``: each batch is split into ``n_threads`` parts that
         run at the same time, each computing on one core (torch's intra-op threads are
@@ -405,6 +413,7 @@ class NeuralUpsampler(BaseUpsampler):
         self._check_training_params()
         check_keep_low_band(self.keep_low_band)
         check_high_band_gain(self.high_band_gain)
+        check_high_band_smoothing(self.high_band_smoothing)
         X = check_clips(X)
         y = check_target(y, X, rate)
         device = context.place(resolve_device(self.device))
@@ -715,7 +724,8 @@ class NeuralUpsampler(BaseUpsampler):
         X_high : ndarray of shape (n_clips, n_times * rate)
             In the dtype of ``X`` (float64 for non-float input). The network's output,
             with the input's own band below the crossover unless ``keep_low_band`` is off,
-            its band above the input's Nyquist frequency scaled by ``high_band_gain``.
+            its band above the input's Nyquist frequency scaled by ``high_band_gain`` and
+            smoothed by ``high_band_smoothing``.
         """
         rate = self._check_fitted_rate()
         n_threads = check_threads(self.n_threads)
@@ -726,12 +736,12 @@ class NeuralUpsampler(BaseUpsampler):
         config = self._inference_config()
         if device.type != "cpu":
             return upsample_with_network(  # the GPU parallelises
-                X, rate, network, config, self.keep_low_band, high_gain=self.high_band_gain
+                X, rate, network, config, self.keep_low_band, **self._output_settings()
             )
         # On the CPU, batches are split over n_threads threads that compute alone (see audiosr.threads).
         with _torch_threads(1):
             return upsample_with_network(
-                X, rate, network, config, self.keep_low_band, n_threads, high_gain=self.high_band_gain
+                X, rate, network, config, self.keep_low_band, n_threads, **self._output_settings()
             )
 
     def _run_network(self, batch, device):
@@ -745,8 +755,12 @@ class NeuralUpsampler(BaseUpsampler):
         with torch.inference_mode():  # per thread: grad mode is thread-local
             return self.module_(torch.tensor(batch, device=device)).cpu().numpy()
 
+    def _output_settings(self):
+        """What ``transform`` does to the network's output above the input's band."""
+        return {"high_gain": self.high_band_gain, "smoothing": self.high_band_smoothing}
+
     def _stream_geometry(self, rate):
-        return stream_geometry(self._inference_config(), rate, self.keep_low_band, self.high_band_gain)
+        return stream_geometry(self._inference_config(), rate, self.keep_low_band, **self._output_settings())
 
     def _min_input_length(self, rate):
         """The fewest low-rate samples ``transform`` takes (used by :func:`audiosr.planning.plan`)."""

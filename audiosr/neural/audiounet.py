@@ -136,6 +136,14 @@ class AudioUNet(PatchUpsampler):
         the band cannot be predicted. Used only by ``transform``; the pretrained models
         carry a gain chosen on validation data
         (:func:`audiosr.evaluation.calibrate_bands`).
+    high_band_smoothing : int, default=0
+        Width, in bins of a 2048-point STFT, of a moving average of the output's spectral
+        magnitudes above 1.5 times the input's Nyquist frequency, each bin's phase kept
+        (:func:`audiosr.postfilter.smooth_high_band`): it removes the random scatter of an
+        invented band's magnitudes (and lines narrower than the width), which a
+        log-spectral distance counts as error. 0 (or 1): none. Used only by
+        ``transform``; 15 is the setting chosen on speech validation files
+        (``benchmarks/results/postfilter.md``).
     n_threads : int or None, default=None
         CPU threads of ``transform``, each computing on its own part of every batch
         (see :class:`~audiosr.neural.NeuralUpsampler`); ``None``: the process setting
@@ -233,6 +241,7 @@ class AudioUNet(PatchUpsampler):
         overlap=0.125,
         keep_low_band=True,
         high_band_gain=1.0,
+        high_band_smoothing=0,
         n_threads=None,
         learning_rate=1e-3,
         lr_schedule="poly",
@@ -268,6 +277,7 @@ class AudioUNet(PatchUpsampler):
         self.overlap = overlap
         self.keep_low_band = keep_low_band
         self.high_band_gain = high_band_gain
+        self.high_band_smoothing = high_band_smoothing
         self.n_threads = n_threads
         self.learning_rate = learning_rate
         self.lr_schedule = lr_schedule
@@ -295,6 +305,7 @@ class AudioUNet(PatchUpsampler):
         "discriminator_lr": None,
         "keep_low_band": False,
         "high_band_gain": 1.0,
+        "high_band_smoothing": 0,
         "antialias": False,
         "icnr": False,
         "overlap": 0.5,
