@@ -173,3 +173,29 @@ def tiny_zoo(tiny_zoo_folder, monkeypatch):
     yield tiny_zoo_folder
     pretrained._index.cache_clear()
     planning._load_pretrained.cache_clear()
+
+
+#: Tiny sizes of the three neural estimators, for tests of what they do around the network.
+def _tiny_sizes():
+    from audiosr import AudioUNet, DualBranchSR, SpectralDNN
+
+    return {
+        DualBranchSR: dict(filters=(4, 8), kernel_sizes=(9, 5), patch_len=256),
+        AudioUNet: dict(filters=(4, 8), kernel_sizes=(9, 5), patch_len=256),
+        SpectralDNN: dict(n_fft=64, context=3, hidden_layer_sizes=(16,)),
+    }
+
+
+TINY_NEURAL = _tiny_sizes()
+
+
+def tiny_neural(cls, rate=4, **kw):
+    """A neural estimator of class ``cls`` at tiny sizes, one epoch, on the CPU."""
+    settings = {"max_epochs": 1, "batch_size": 8, "random_state": 0, "device": "cpu"}
+    return cls(rate=rate, **{**TINY_NEURAL[cls], **settings, **kw})
+
+
+def noise_pairs(rate=4, n=4, length=512, seed=0):
+    """``(X, y)``: white-noise clips ``y`` and every ``rate``-th sample of them."""
+    y = np.random.default_rng(seed).standard_normal((n, length * rate))
+    return y[:, ::rate].copy(), y

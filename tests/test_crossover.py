@@ -1,5 +1,6 @@
 """Low-band passthrough and high-band gain: the filters, the functions, and ``keep_low_band`` /
-``high_band_gain`` on every neural estimator."""
+``high_band_gain`` on every neural estimator (with ``high_band_smoothing`` where the output
+settings are tested together; its own tests are in test_postfilter.py)."""
 
 import json
 
@@ -10,6 +11,8 @@ import scipy.signal
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from conftest import noise_pairs, tiny_neural
 
 from audiosr import AudioUNet, DualBranchSR, SincUpsampler, SpectralDNN, load_model, pretrained, save_model
 from audiosr.crossover import (
@@ -25,27 +28,11 @@ from audiosr.crossover import (
     low_band_passthrough,
 )
 
-TINY = {
-    DualBranchSR: dict(filters=(4, 8), kernel_sizes=(9, 5), patch_len=256),
-    AudioUNet: dict(filters=(4, 8), kernel_sizes=(9, 5), patch_len=256),
-    SpectralDNN: dict(n_fft=64, context=3, hidden_layer_sizes=(16,)),
-}
-
-
-def tiny(cls, rate=4, **kw):
-    return cls(rate=rate, **{**TINY[cls], "max_epochs": 1, "batch_size": 8, "random_state": 0, "device": "cpu", **kw})
-
-
-def pairs(rate=4, n=4, length=512, seed=0):
-    y = np.random.default_rng(seed).standard_normal((n, length * rate))
-    return y[:, ::rate].copy(), y
-
-
 @pytest.fixture(scope="module")
 def fitted():
     """A fitted tiny DualBranchSR at rate 4 with the passthrough off, and its training input."""
-    X, y = pairs()
-    return tiny(DualBranchSR, keep_low_band=False, learning_rate=1e-2, max_epochs=2).fit(X, y), X
+    X, y = noise_pairs()
+    return tiny_neural(DualBranchSR, keep_low_band=False, learning_rate=1e-2, max_epochs=2).fit(X, y), X
 
 
 # --------------------------------------------------------------------------- parameter values
@@ -157,8 +144,8 @@ def test_fitted_model_is_exact_below_the_crossover_and_its_own_above(fitted):
 
 @pytest.mark.parametrize("cls", [DualBranchSR, AudioUNet, SpectralDNN])
 def test_every_estimator_applies_it_by_default(cls):
-    X, y = pairs(length=256)
-    model = tiny(cls).fit(X, y)
+    X, y = noise_pairs(length=256)
+    model = tiny_neural(cls).fit(X, y)
     assert model.keep_low_band is True and cls.paper(4).keep_low_band is False
     on = model.transform(X)
     raw = model.set_params(keep_low_band=False).transform(X)
@@ -170,10 +157,10 @@ def test_every_estimator_applies_it_by_default(cls):
 
 @pytest.mark.parametrize("cls", [DualBranchSR, SpectralDNN])
 def test_bad_setting_is_refused_in_fit_and_transform(cls):
-    X, y = pairs(length=256)
+    X, y = noise_pairs(length=256)
     with pytest.raises(ValueError, match="keep_low_band"):
-        tiny(cls, keep_low_band=1.5).fit(X, y)
-    model = tiny(cls).fit(X, y).set_params(keep_low_band="yes")
+        tiny_neural(cls, keep_low_band=1.5).fit(X, y)
+    model = tiny_neural(cls).fit(X, y).set_params(keep_low_band="yes")
     with pytest.raises(ValueError, match="keep_low_band"):
         model.transform(X)
     with pytest.raises(ValueError, match="keep_low_band"):
@@ -189,10 +176,10 @@ def test_file_in_blocks_equals_whole_file_with_the_passthrough(tmp_path, rate, m
     from audiosr.processing import upsample_file
 
     patch = {3: 288, 4: 256}[rate]
-    X, y = pairs(rate, length=patch)
+    X, y = noise_pairs(rate, length=patch)
     # Half-overlapping patches: a fine block grid (half a patch), so that a context rounded
     # up to it can be too short for the crossover.
-    model = tiny(DualBranchSR, rate, patch_len=patch, overlap=0.5, learning_rate=1e-2).fit(X, y)
+    model = tiny_neural(DualBranchSR, rate, patch_len=patch, overlap=0.5, learning_rate=1e-2).fit(X, y)
     # A network context barely wider than the network needs (half a patch and the spline's
     # reach), instead of the generous default, so that the crossover's share must be there.
 
@@ -265,8 +252,8 @@ def test_checkpoints_ignore_the_setting(tmp_path):
     from audiosr.neural._base import _Checkpoint
 
     inputs = targets = np.zeros((2, 8), dtype=np.float32)
-    a = _Checkpoint(tmp_path / "c.pt", tiny(DualBranchSR, keep_low_band=True), inputs, targets)
-    b = _Checkpoint(tmp_path / "c.pt", tiny(DualBranchSR, keep_low_band=0.5), inputs, targets)
+    a = _Checkpoint(tmp_path / "c.pt", tiny_neural(DualBranchSR, keep_low_band=True), inputs, targets)
+    b = _Checkpoint(tmp_path / "c.pt", tiny_neural(DualBranchSR, keep_low_band=0.5), inputs, targets)
     assert a.fingerprint == b.fingerprint
 
 
@@ -320,15 +307,15 @@ def test_gain_errors():
 
 @pytest.mark.parametrize("cls", [DualBranchSR, AudioUNet, SpectralDNN])
 def test_every_estimator_applies_the_gain_after_the_passthrough(cls):
-    X, y = pairs(length=256)
-    model = tiny(cls).fit(X, y)
+    X, y = noise_pairs(length=256)
+    model = tiny_neural(cls).fit(X, y)
     assert model.high_band_gain == 1.0 and cls.paper(4).high_band_gain == 1.0
     plain = model.transform(X)
     model.set_params(high_band_gain=0.3)  # an output setting: no refit needed
     np.testing.assert_allclose(model.transform(X), high_band_gain(plain, 4, 0.3), atol=1e-6)
     assert np.abs(model.transform(X) - plain).max() > 1e-3
     with pytest.raises(ValueError, match="high_band_gain"):
-        tiny(cls, high_band_gain=-1.0).fit(X, y)
+        tiny_neural(cls, high_band_gain=-1.0).fit(X, y)
     model.set_params(high_band_gain=float("nan"))
     with pytest.raises(ValueError, match="high_band_gain"):
         model.transform(X)
@@ -345,8 +332,10 @@ def test_file_in_blocks_equals_whole_file_with_the_gain(tmp_path, keep_low_band,
     from audiosr.processing import upsample_file
 
     rate, patch = 4, 256
-    X, y = pairs(rate, length=patch)
-    model = tiny(DualBranchSR, rate, patch_len=patch, overlap=0.5, learning_rate=1e-2, keep_low_band=keep_low_band)
+    X, y = noise_pairs(rate, length=patch)
+    model = tiny_neural(
+        DualBranchSR, rate, patch_len=patch, overlap=0.5, learning_rate=1e-2, keep_low_band=keep_low_band
+    )
     model.fit(X, y)
 
     def network_geometry(r, **_):  # the network's own needs, barely (as above)
@@ -373,29 +362,38 @@ def test_file_in_blocks_equals_whole_file_with_the_gain(tmp_path, keep_low_band,
         assert blocks_minus_whole() > 1e-5
 
 
-def test_gain_survives_weights_files_and_pickles_and_old_files_load_with_one(fitted, tmp_path):
+#: The output settings that act after the crossover: (name, a value to set, what old files load with).
+OUTPUT_SETTINGS = [("high_band_gain", 0.4, 1.0), ("high_band_smoothing", 9, 0)]
+
+
+@pytest.mark.parametrize("name, value, old", OUTPUT_SETTINGS)
+def test_output_settings_survive_weights_files_and_pickles_and_old_files_load_without_them(
+    fitted, tmp_path, name, value, old
+):
     model, X = fitted
-    model = joblib.load(joblib.dump(model, tmp_path / "copy.joblib")[0]).set_params(high_band_gain=0.4)
+    model = joblib.load(joblib.dump(model, tmp_path / "copy.joblib")[0]).set_params(**{name: value})
+    X = np.tile(X, 3)  # long enough for the smoothing's STFT to matter
     expected = model.transform(X)
     save_model(model, tmp_path / "m.pt")
     loaded = load_model(tmp_path / "m.pt")
-    assert loaded.high_band_gain == 0.4
+    assert getattr(loaded, name) == value
     np.testing.assert_allclose(loaded.transform(X), expected, atol=1e-6)
     payload = torch.load(tmp_path / "m.pt", weights_only=True)
     config = json.loads(payload["config"])
-    del config["params"]["high_band_gain"]
+    del config["params"][name]
     payload["config"] = json.dumps(config)
     torch.save(payload, tmp_path / "old.pt")
-    assert load_model(tmp_path / "old.pt").high_band_gain == 1.0
-    del model.high_band_gain  # an object pickled by an older audiosr
+    assert getattr(load_model(tmp_path / "old.pt"), name) == old
+    delattr(model, name)  # an object pickled by an older audiosr
     joblib.dump(model, tmp_path / "old.joblib")
-    assert joblib.load(tmp_path / "old.joblib").high_band_gain == 1.0
+    assert getattr(joblib.load(tmp_path / "old.joblib"), name) == old
 
 
-def test_checkpoints_ignore_the_gain(tmp_path):
+@pytest.mark.parametrize("name, value, old", OUTPUT_SETTINGS)
+def test_checkpoints_ignore_the_output_settings(tmp_path, name, value, old):
     from audiosr.neural._base import _Checkpoint
 
     inputs = targets = np.zeros((2, 8), dtype=np.float32)
-    a = _Checkpoint(tmp_path / "c.pt", tiny(DualBranchSR), inputs, targets)
-    b = _Checkpoint(tmp_path / "c.pt", tiny(DualBranchSR, high_band_gain=0.5), inputs, targets)
+    a = _Checkpoint(tmp_path / "c.pt", tiny_neural(DualBranchSR), inputs, targets)
+    b = _Checkpoint(tmp_path / "c.pt", tiny_neural(DualBranchSR, **{name: value}), inputs, targets)
     assert a.fingerprint == b.fingerprint

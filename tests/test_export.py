@@ -118,28 +118,19 @@ def test_keep_low_band_on_and_off(exported, cls):
     assert np.abs(onnx_model.set_params(keep_low_band=0.5).transform(X) - off).max() > 10 * TOL
 
 
-def test_high_band_gain_is_exported_and_can_be_changed(tmp_path):
-    model = _fit(DualBranchSR).set_params(high_band_gain=0.3)
-    onnx_model = load_model(export_onnx(model, tmp_path / "m.onnx"))
-    X = _signals(1, 400)
-    assert np.abs(onnx_model.transform(X) - model.transform(X)).max() < TOL
-    assert onnx_model._stream_geometry(4) == model._stream_geometry(4)
-    model.set_params(high_band_gain=1.0)
-    assert np.abs(onnx_model.set_params(high_band_gain=1.0).transform(X) - model.transform(X)).max() < TOL
-    with pytest.raises(ValueError, match="high_band_gain"):
-        onnx_model.set_params(high_band_gain=-2).transform(X)
-
-
-def test_high_band_smoothing_is_exported_and_can_be_changed(tmp_path):
-    model = _fit(AudioUNet).set_params(high_band_smoothing=9)
+@pytest.mark.parametrize(
+    "cls, name, value, off", [(DualBranchSR, "high_band_gain", 0.3, 1.0), (AudioUNet, "high_band_smoothing", 9, 0)]
+)
+def test_output_settings_are_exported_and_can_be_changed(tmp_path, cls, name, value, off):
+    model = _fit(cls).set_params(**{name: value})
     onnx_model = load_model(export_onnx(model, tmp_path / "m.onnx"))
     X = _signals(1, 1200)
     assert np.abs(onnx_model.transform(X) - model.transform(X)).max() < TOL
     assert onnx_model._stream_geometry(4) == model._stream_geometry(4)
-    model.set_params(high_band_smoothing=0)
-    assert np.abs(onnx_model.set_params(high_band_smoothing=0).transform(X) - model.transform(X)).max() < TOL
-    with pytest.raises(ValueError, match="high_band_smoothing"):
-        onnx_model.set_params(high_band_smoothing=-2).transform(X)
+    model.set_params(**{name: off})
+    assert np.abs(onnx_model.set_params(**{name: off}).transform(X) - model.transform(X)).max() < TOL
+    with pytest.raises(ValueError, match=name):
+        onnx_model.set_params(**{name: -2}).transform(X)
 
 
 def test_patches_of_other_lengths_than_powers_of_two(tmp_path):

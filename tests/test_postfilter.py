@@ -1,16 +1,14 @@
 """Smoothing of the invented band: the function, its streaming geometry, and ``high_band_smoothing``
-on every neural estimator."""
+on every neural estimator (saving and checkpoints: with the other output settings in test_crossover.py)."""
 
-import json
-
-import joblib
 import numpy as np
 import pytest
-import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from audiosr import AudioUNet, DualBranchSR, SpectralDNN, load_model, save_model
+from conftest import noise_pairs, tiny_neural
+
+from audiosr import AudioUNet, DualBranchSR, SpectralDNN
 from audiosr.postfilter import (
     HOP,
     N_FFT,
@@ -19,22 +17,6 @@ from audiosr.postfilter import (
     smooth_high_band,
     smoothing_geometry,
 )
-
-TINY = {
-    DualBranchSR: dict(filters=(4, 8), kernel_sizes=(9, 5), patch_len=256),
-    AudioUNet: dict(filters=(4, 8), kernel_sizes=(9, 5), patch_len=256),
-    SpectralDNN: dict(n_fft=64, context=3, hidden_layer_sizes=(16,)),
-}
-
-
-def tiny(cls, rate=4, **kw):
-    return cls(rate=rate, **{**TINY[cls], "max_epochs": 1, "batch_size": 8, "random_state": 0, "device": "cpu", **kw})
-
-
-def pairs(rate=4, n=4, length=512, seed=0):
-    y = np.random.default_rng(seed).standard_normal((n, length * rate))
-    return y[:, ::rate].copy(), y
-
 
 def log_spectra(x):
     """Log power (dB) of the function's own STFT frames that lie wholly inside ``x``."""
@@ -156,15 +138,15 @@ def test_a_block_with_its_context_gives_the_whole_clips_samples(rate, start_bloc
 
 @pytest.mark.parametrize("cls", [DualBranchSR, AudioUNet, SpectralDNN])
 def test_every_estimator_smooths_last(cls):
-    X, y = pairs(length=1024)
-    model = tiny(cls, high_band_gain=0.5).fit(X, y)
+    X, y = noise_pairs(length=1024)
+    model = tiny_neural(cls, high_band_gain=0.5).fit(X, y)
     assert model.high_band_smoothing == 0 and cls.paper(4).high_band_smoothing == 0
     plain = model.transform(X)
     model.set_params(high_band_smoothing=15)  # an output setting: no refit needed
     np.testing.assert_allclose(model.transform(X), smooth_high_band(plain, 4, 15), atol=1e-6)
     assert np.abs(model.transform(X) - plain).max() > 1e-3
     with pytest.raises(ValueError, match="high_band_smoothing"):
-        tiny(cls, high_band_smoothing=-1).fit(X, y)
+        tiny_neural(cls, high_band_smoothing=-1).fit(X, y)
     model.set_params(high_band_smoothing=2.5)
     with pytest.raises(ValueError, match="high_band_smoothing"):
         model.transform(X)
@@ -180,8 +162,8 @@ def test_file_in_blocks_equals_whole_file_with_the_smoothing(tmp_path, keep_low_
     from audiosr.processing import upsample_file
 
     rate = 4
-    X, y = pairs(rate, length=256)
-    model = tiny(DualBranchSR, rate, overlap=0.5, learning_rate=1e-2, keep_low_band=keep_low_band)
+    X, y = noise_pairs(rate, length=256)
+    model = tiny_neural(DualBranchSR, rate, overlap=0.5, learning_rate=1e-2, keep_low_band=keep_low_band)
     model.fit(X, y).set_params(high_band_smoothing=15, high_band_gain=0.7)
     x = 0.3 * np.random.default_rng(1).standard_normal((1, 9001))
     sf.write(tmp_path / "in.wav", x.T, 8000, subtype="DOUBLE")
@@ -191,32 +173,3 @@ def test_file_in_blocks_equals_whole_file_with_the_smoothing(tmp_path, keep_low_
     granularity, context = model._stream_geometry(rate)
     without = model.set_params(high_band_smoothing=0)._stream_geometry(rate)
     assert granularity % smoothing_geometry(rate)[0] == 0 and context > without[1]
-
-
-def test_smoothing_survives_weights_files_and_pickles_and_old_files_load_without_it(tmp_path):
-    X, y = pairs(length=256)
-    model = tiny(AudioUNet, max_epochs=1).fit(X, y).set_params(high_band_smoothing=9)
-    model = joblib.load(joblib.dump(model, tmp_path / "copy.joblib")[0])
-    expected = model.transform(X)
-    save_model(model, tmp_path / "m.pt")
-    loaded = load_model(tmp_path / "m.pt")
-    assert loaded.high_band_smoothing == 9
-    np.testing.assert_allclose(loaded.transform(X), expected, atol=1e-6)
-    payload = torch.load(tmp_path / "m.pt", weights_only=True)
-    config = json.loads(payload["config"])
-    del config["params"]["high_band_smoothing"]
-    payload["config"] = json.dumps(config)
-    torch.save(payload, tmp_path / "old.pt")
-    assert load_model(tmp_path / "old.pt").high_band_smoothing == 0
-    del model.high_band_smoothing  # an object pickled by an older audiosr
-    joblib.dump(model, tmp_path / "old.joblib")
-    assert joblib.load(tmp_path / "old.joblib").high_band_smoothing == 0
-
-
-def test_checkpoints_ignore_the_smoothing(tmp_path):
-    from audiosr.neural._base import _Checkpoint
-
-    inputs = targets = np.zeros((2, 8), dtype=np.float32)
-    a = _Checkpoint(tmp_path / "c.pt", tiny(DualBranchSR), inputs, targets)
-    b = _Checkpoint(tmp_path / "c.pt", tiny(DualBranchSR, high_band_smoothing=15), inputs, targets)
-    assert a.fingerprint == b.fingerprint
