@@ -217,6 +217,14 @@ for _weight, _times in ((0.012, "four"), (0.024, "eight")):
         {**_RMSE_RECIPE, "stft_loss": _weight},
         f"the RMSE + MR-STFT 0.003 row with the spectral term weighted {_times} times",
     )
+#: The next question (findings.md §11): whether the frequency branch, at the high rate with the RMSE
+#: recipe that met the bar with the time branch alone, keeps the bar (scored with and without
+#: ``high_band_smoothing`` by ``postfilter.py``).
+CANDIDATES["candidate both branches at the high rate, RMSE + MR-STFT 0.006"] = (
+    "DualBranchSR",
+    {**_RMSE_RECIPE, "stft_loss": 0.006, "branches": "both"},
+    "the RMSE + MR-STFT 0.006 row with both branches (the paper's layout at AudioUNet's widths and kernels)",
+)
 ROWS.update(CANDIDATES)
 #: Rows whose training pairs are made otherwise than the quality table's (``make_pairs`` options;
 #: the scores stay on the table's test inputs, the Chebyshev decimation).
