@@ -15,7 +15,7 @@ frames no longer agree where they overlap, which brings some back), lines narrow
 ``width`` bins flatten, and the band just above the cut-off, where a model recovers content
 in phase, is left alone (``edge`` 1.5 by default). It cannot restore fine
 structure the model got right; on speech-multi x4 it is chosen on validation files
-(``benchmarks/postfilter.py``, ``benchmarks/results/postfilter.md``).
+(``benchmarks/postfilter.py``, ``benchmarks/results/postfilter_60min.md``).
 
 The STFT is the metrics' (2048-sample periodic Hann window, hop 512), its frames on a grid
 of ``HOP`` output samples from the clip's start and the clip zero-padded by half a window
@@ -40,7 +40,7 @@ __all__ = ["N_FFT", "HOP", "SMOOTHING_EDGE", "check_high_band_smoothing", "smoot
 N_FFT, HOP = 2048, 512
 #: Lowest frequency smoothed, in units of the input's Nyquist frequency: the half-octave just
 #: above the cut-off is where models recover content in phase (chosen on validation files
-#: in ``benchmarks/results/postfilter.md``, with the width).
+#: in ``benchmarks/results/postfilter_60min.md``, with the width).
 SMOOTHING_EDGE = 1.5
 _FRAMES_PER_CHUNK = 256  # frames transformed at once: bounds the memory of long clips
 

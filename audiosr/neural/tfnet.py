@@ -432,7 +432,7 @@ class DualBranchSR(PatchUpsampler):
         invented band's magnitudes (and lines narrower than the width), which a
         log-spectral distance counts as error. 0 (or 1): none. Used only by
         ``transform``; 15 is the setting chosen on speech validation files
-        (``benchmarks/results/postfilter.md``).
+        (``benchmarks/results/postfilter_60min.md``).
     n_threads : int or None, default=None
         CPU threads of ``transform``, each computing on its own part of every batch
         (see :class:`~audiosr.neural.NeuralUpsampler`); ``None``: the process setting
