@@ -24,7 +24,6 @@ from numpy.lib.stride_tricks import sliding_window_view
 from .threads import resolve_threads, split_batches
 from ._validation import check_choice, check_clips
 from .classical import CLASSICAL_METHODS
-from .postfilter import check_high_band_smoothing, smooth_high_band, smoothing_geometry
 from .crossover import (
     check_high_band_gain,
     check_keep_low_band,
@@ -33,6 +32,7 @@ from .crossover import (
     high_band_gain,
     low_band_passthrough,
 )
+from .postfilter import check_high_band_smoothing, smooth_high_band, smoothing_geometry
 
 __all__ = [
     "INPUT_UPSAMPLERS",

@@ -29,13 +29,13 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import quality  # noqa: E402
 from _common import git_commit, run_environment  # noqa: E402
+from band_levels import run_model as outputs  # noqa: E402  (references cut to the rate, and outputs)
+from band_levels import scores  # noqa: E402
 
 RATE = 4
 DATASET = "speech-multi"
@@ -49,28 +49,11 @@ def validation_signals(root, smoke=False):
     return [s[: 2 * SR] for s in valid[:2]] if smoke else valid
 
 
-def outputs(model, signals):
-    """References cut to a multiple of the rate, and the model's outputs for their decimations."""
-    from audiosr.signal import decimate
-
-    refs = [y[: len(y) // RATE * RATE] for y in signals]
-    return refs, [model.transform(decimate(y, RATE)[None])[0] for y in refs]
-
-
-def mean_scores(refs, outs):
-    from audiosr.metrics import lsd, snr
-
-    return (
-        float(np.mean([snr(y, z) for y, z in zip(refs, outs)])),
-        float(np.mean([lsd(y, z) for y, z in zip(refs, outs)])),
-    )
-
-
 def grid(refs, outs, widths, edge):
     """``{width: (SNR, LSD)}`` of the outputs smoothed at ``edge`` (width 0: as they are)."""
     from audiosr.postfilter import smooth_high_band
 
-    return {w: mean_scores(refs, [smooth_high_band(z[None], RATE, w, edge=edge)[0] for z in outs]) for w in widths}
+    return {w: scores(refs, [smooth_high_band(z[None], RATE, w, edge=edge)[0] for z in outs]) for w in widths}
 
 
 def choose(table):
@@ -80,7 +63,7 @@ def choose(table):
     return min(allowed, key=lambda w: table[w][1])
 
 
-def run_model(path, label, args, valid, test, names):
+def score_model(path, label, args, valid, test, names, map_edges=False):
     from architecture import score
 
     from audiosr import load_model
@@ -92,7 +75,7 @@ def run_model(path, label, args, valid, test, names):
     widths = sorted(set([0, *args.widths]))
     table = grid(v_refs, v_outs, widths, SMOOTHING_EDGE)
     edges = {}
-    if args.edges and label == args.labels[0]:
+    if map_edges:
         edges = {e: grid(v_refs, v_outs, widths, e) for e in args.edges}
     chosen = choose(table)
     plain = score(model, test, names)
@@ -198,8 +181,8 @@ def main(argv=None):
     valid = validation_signals(args.data, args.smoke)
     sinc = score(SincUpsampler(rate=RATE), test, names)
     results = []
-    for path, label in zip(args.models, args.labels):
-        results.append(run_model(path, label, args, valid, test, names))
+    for i, (path, label) in enumerate(zip(args.models, args.labels)):
+        results.append(score_model(path, label, args, valid, test, names, map_edges=bool(args.edges) and i == 0))
         print(f"{label}: chosen {results[-1]['chosen']}", flush=True)
     report(results, sinc, args, time.perf_counter() - start)
     return 0
