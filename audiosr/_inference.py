@@ -32,7 +32,7 @@ from .crossover import (
     high_band_gain,
     low_band_passthrough,
 )
-from .postfilter import check_high_band_smoothing, smooth_high_band, smoothing_geometry
+from .postfilter import check_high_band_smoothing, line_reach, remove_period_lines, smooth_high_band, smoothing_geometry
 
 __all__ = [
     "INPUT_UPSAMPLERS",
@@ -331,8 +331,10 @@ def network_input_size(config, rate):
     return int(input_size(rate, **sizes))
 
 
-def upsample_with_network(X, rate, network, config, keep_low_band, n_threads=1, high_gain=1.0, smoothing=0):
-    """Up-sample clips with a network: checks, pipeline, low-band crossover, high-band gain and smoothing, finiteness.
+def upsample_with_network(
+    X, rate, network, config, keep_low_band, n_threads=1, high_gain=1.0, smoothing=0, line_period=0
+):
+    """Up-sample clips with a network: checks, pipeline, low-band crossover, high band's gain, lines and smoothing.
 
     Parameters
     ----------
@@ -357,6 +359,10 @@ def upsample_with_network(X, rate, network, config, keep_low_band, n_threads=1, 
     smoothing : int, default=0
         Width in STFT bins of the high band's smoothing
         (:func:`audiosr.postfilter.smooth_high_band`), applied last; 0: none.
+    line_period : int, default=0
+        Period in output samples of the lines that
+        :func:`audiosr.postfilter.remove_period_lines` subtracts from the high band,
+        before the smoothing; 0: none.
 
     Returns
     -------
@@ -383,6 +389,9 @@ def upsample_with_network(X, rate, network, config, keep_low_band, n_threads=1, 
         out = low_band_passthrough(out, X, rate, crossover=crossover)
     if high_gain != 1.0:
         out = high_band_gain(out, rate, high_gain)
+    if line_period:
+        # Before the smoothing, which would spread a line over its neighbours.
+        out = remove_period_lines(out, rate, line_period)
     if smoothing > 1:
         out = smooth_high_band(out, rate, smoothing)
     if not np.all(np.isfinite(out)):
@@ -394,16 +403,18 @@ def upsample_with_network(X, rate, network, config, keep_low_band, n_threads=1, 
     return out
 
 
-def stream_geometry(config, rate, keep_low_band, high_gain=1.0, smoothing=0):
+def stream_geometry(config, rate, keep_low_band, high_gain=1.0, smoothing=0, line_period=0):
     """``(granularity, context)`` for streaming a model in blocks (see ``BaseUpsampler._stream_geometry``)."""
     _, geometry, _, sizes = _split(config)
     granularity, context = geometry(rate, **sizes)
     crossover = check_keep_low_band(keep_low_band)
-    # The crossover, the gain and the smoothing process the network's output (in that order):
+    # The crossover, the gain, the lines' removal and the smoothing process the network's output (in that order):
     # blocks need their reaches on top, kept on the grid.
     reach = crossover_reach(rate, crossover) if crossover is not None else 0
     if check_high_band_gain(high_gain) != 1.0:
         reach += gain_reach(rate)
+    if line_period:
+        reach += line_reach(rate, line_period)
     if check_high_band_smoothing(smoothing) > 1:
         # Its STFT frames lie on a grid of their own: blocks start on both grids.
         grid, smoothing_reach = smoothing_geometry(rate)

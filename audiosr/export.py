@@ -31,13 +31,16 @@ from ._version import __version__
 from .base import BaseUpsampler
 from .crossover import check_high_band_gain, check_keep_low_band
 from .postfilter import check_high_band_smoothing
+from ._validation import check_flag
 from .io import atomic_output
 
 __all__ = ["export_onnx", "OnnxUpsampler", "DEFAULT_OPSET", "FORMAT_VERSION", "is_onnx_file"]
 
 FORMAT = "audiosr-onnx"
-#: Version of the metadata layout; files of a newer layout are refused.
-FORMAT_VERSION = 2
+#: Version of the metadata layout that this audiosr reads; files of a newer layout are refused.
+#: 3 added the output settings ``high_band_smoothing`` and ``remove_lines``: a file that uses them
+#: is written as 3, so that an older audiosr refuses it instead of ignoring them; others as 2.
+FORMAT_VERSION = 3
 #: ONNX opset the networks are exported with (DFT, used by DualBranchSR, needs 17 or more).
 DEFAULT_OPSET = 18
 _METADATA_KEY = "audiosr"
@@ -125,7 +128,7 @@ def export_onnx(estimator, path, *, metadata=None, opset=DEFAULT_OPSET, check=Tr
     facts.setdefault("rate", rate)
     payload = {
         "format": FORMAT,
-        "format_version": FORMAT_VERSION,
+        "format_version": FORMAT_VERSION if _uses_format_3(estimator) else 2,
         "audiosr_version": __version__,
         "estimator": type(estimator).__name__,
         "rate": rate,
@@ -133,6 +136,10 @@ def export_onnx(estimator, path, *, metadata=None, opset=DEFAULT_OPSET, check=Tr
         "keep_low_band": check_keep_low_band(estimator.keep_low_band) or False,
         "high_band_gain": check_high_band_gain(estimator.high_band_gain),
         "high_band_smoothing": check_high_band_smoothing(estimator.high_band_smoothing),
+        # The U-Net's period is stored whether or not its lines are removed, so that the
+        # exported model can turn the removal on (0: the model has no such period).
+        "line_period": estimator._line_period(rate) if hasattr(estimator, "_line_period") else 0,
+        "remove_lines": bool(getattr(estimator, "remove_lines", False)),
         "params": config["params"],
         "fitted": config["fitted"],
         "metadata": facts,
@@ -247,6 +254,10 @@ class OnnxUpsampler(BaseUpsampler):
     high_band_smoothing : int or None, default=None
         Width in STFT bins of the high band's smoothing
         (:func:`audiosr.postfilter.smooth_high_band`); ``None`` keeps the exported model's.
+    remove_lines : bool or None, default=None
+        Subtract the U-Net's lines from the high band
+        (:func:`audiosr.postfilter.remove_period_lines`); ``None`` keeps the exported
+        model's. Only for models with a U-Net (DualBranchSR, AudioUNet).
     batch_size : int or None, default=None
         Patches or frames per network call; ``None`` keeps the exported model's.
     n_threads : int or None, default=None
@@ -288,6 +299,7 @@ class OnnxUpsampler(BaseUpsampler):
         keep_low_band=None,
         high_band_gain=None,
         high_band_smoothing=None,
+        remove_lines=None,
         batch_size=None,
         n_threads=None,
         providers=None,
@@ -296,6 +308,7 @@ class OnnxUpsampler(BaseUpsampler):
         self.keep_low_band = keep_low_band
         self.high_band_gain = high_band_gain
         self.high_band_smoothing = high_band_smoothing
+        self.remove_lines = remove_lines
         self.batch_size = batch_size
         self.n_threads = n_threads
         self.providers = providers
@@ -382,6 +395,8 @@ class OnnxUpsampler(BaseUpsampler):
         self._exported_keep_low_band = payload.get("keep_low_band", False)
         self._exported_high_band_gain = payload.get("high_band_gain", 1.0)
         self._exported_high_band_smoothing = payload.get("high_band_smoothing", 0)
+        self._exported_line_period = int(payload.get("line_period", 0))
+        self._exported_remove_lines = bool(payload.get("remove_lines", False))
         self._input_name = session.get_inputs()[0].name
         self._session_key = tuple(providers)
         self.session_ = session
@@ -411,10 +426,19 @@ class OnnxUpsampler(BaseUpsampler):
         keep = self._exported_keep_low_band if self.keep_low_band is None else self.keep_low_band
         gain = self._exported_high_band_gain if self.high_band_gain is None else self.high_band_gain
         smoothing = self._exported_high_band_smoothing if self.high_band_smoothing is None else self.high_band_smoothing
+        remove = self._exported_remove_lines
+        if self.remove_lines is not None:
+            remove = check_flag(self.remove_lines, name="remove_lines")
+        if remove and not self._exported_line_period:
+            raise ValueError(
+                f"remove_lines=True needs a model with a U-Net (DualBranchSR, AudioUNet); this file holds a "
+                f"{self.estimator_}, which has no U-Net lines to remove. Leave remove_lines at None or False."
+            )
         pipeline = dict(self.pipeline_)
         if _optional_count(self.batch_size, "batch_size") is not None:
             pipeline["batch_size"] = int(self.batch_size)
-        return pipeline, keep, {"high_gain": gain, "smoothing": smoothing}
+        lines = self._exported_line_period if remove else 0
+        return pipeline, keep, {"high_gain": gain, "smoothing": smoothing, "line_period": lines}
 
     def _run_network(self, batch, session):
         return session.run(None, {self._input_name: batch})[0]
@@ -449,6 +473,10 @@ class OnnxUpsampler(BaseUpsampler):
         """The fewest low-rate samples ``transform`` takes (used by :func:`audiosr.planning.plan`)."""
         pipeline, _, _ = self._settings()
         return _inference.min_input_length(pipeline, rate)
+
+
+def _uses_format_3(estimator):
+    return check_high_band_smoothing(estimator.high_band_smoothing) > 1 or bool(getattr(estimator, "remove_lines", False))
 
 
 def load_onnx(path):

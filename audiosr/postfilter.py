@@ -34,7 +34,17 @@ from scipy.ndimage import uniform_filter1d
 
 from ._validation import check_rate
 
-__all__ = ["N_FFT", "HOP", "SMOOTHING_EDGE", "check_high_band_smoothing", "smooth_high_band", "smoothing_geometry"]
+__all__ = [
+    "N_FFT",
+    "HOP",
+    "SMOOTHING_EDGE",
+    "LINE_PERIODS",
+    "check_high_band_smoothing",
+    "smooth_high_band",
+    "smoothing_geometry",
+    "remove_period_lines",
+    "line_reach",
+]
 
 #: STFT size and hop of the smoothing, in output samples (the metrics' defaults).
 N_FFT, HOP = 2048, 512
@@ -42,6 +52,10 @@ N_FFT, HOP = 2048, 512
 #: above the cut-off is where models recover content in phase (chosen on validation files
 #: in ``benchmarks/results/postfilter_60min.md``, with the width).
 SMOOTHING_EDGE = 1.5
+#: Periods of the U-Net's grid over which :func:`remove_period_lines` averages (Hann-weighted):
+#: its notches are about ``4 / (period * LINE_PERIODS)`` of the output's rate wide (16 Hz at
+#: 16 kHz for a period of 32 samples), so they take out the lines and little of the band.
+LINE_PERIODS = 63
 _FRAMES_PER_CHUNK = 256  # frames transformed at once: bounds the memory of long clips
 
 
@@ -169,4 +183,103 @@ def smooth_high_band(y, rate, width, *, edge=SMOOTHING_EDGE):
             for j in range(per):
                 acc[start + j : start + j + len(chunk)] += chunk[:, j]
         out[c] = acc.ravel()[half : half + n] / norm
+    return out.astype(y.dtype, copy=False) if np.issubdtype(y.dtype, np.floating) else out
+
+
+def _line_filter(rate, period, edge, periods):
+    """The FIR filter whose output is the lines: a comb average over ``periods`` periods, high-passed."""
+    from scipy.signal import firwin
+
+    # Harmonics of the period from `edge` up: the first at or above edge * f_N, f_N = 1 / (2 * rate).
+    first = math.ceil(edge * period / (2 * rate) - 1e-9)
+    if first > period // 2:
+        return None  # no harmonic below the output's Nyquist frequency
+    weights = np.hanning(periods + 2)[1:-1]
+    comb = np.zeros((periods - 1) * period + 1)
+    comb[::period] = weights / weights.sum()
+    if first <= 0:
+        return comb  # every harmonic, DC included
+    # Cut-off half-way between the last harmonic kept and the first removed; 4 periods of taps
+    # give a transition narrower than the harmonics' spacing.
+    highpass = firwin(4 * period + 1, (first - 0.5) / period, fs=1.0, pass_zero=False)
+    return np.convolve(comb, highpass)
+
+
+def line_reach(rate, period, periods=LINE_PERIODS):
+    """Low-rate samples of context that :func:`remove_period_lines` needs on each side.
+
+    Examples
+    --------
+    >>> from audiosr.postfilter import line_reach
+    >>> line_reach(4, 32)
+    264
+    """
+    rate = check_rate(rate)
+    return math.ceil(((periods - 1) * period + 4 * period) / 2 / rate)
+
+
+def remove_period_lines(y, rate, period, *, edge=SMOOTHING_EDGE, periods=LINE_PERIODS):
+    """Subtract the lines of a U-Net's period from the invented band of up-sampled clips.
+
+    A U-Net that halves the length with strided convolutions and doubles it back with
+    sub-pixel shuffles computes differently at each step of a grid of ``period`` output
+    samples, and adds faint steady lines at the multiples of ``1 / period`` of the
+    output's rate (``benchmarks/results/artifacts.md``). This averages the clip over
+    ``periods`` consecutive periods (Hann-weighted), which keeps what repeats with the
+    period and little else: the lines, and the clip's own content within a few hertz of
+    them. The average's harmonics from ``edge`` times the input's Nyquist frequency up are
+    subtracted; below, where models recover content in phase, nothing changes. It is one
+    fixed linear-phase FIR filter, so a long file processed in blocks with
+    :func:`line_reach` samples of context gives the whole file's result.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_clips, n_samples)
+        Up-sampled clips (a model's output), at ``rate`` times the input's rate.
+    rate : int
+        Up-sampling factor (at least 2).
+    period : int
+        The grid's period in output samples (``2 ** (B + 1)`` for a U-Net of ``B`` levels
+        at the output's rate); 0 returns ``y`` unchanged.
+    edge : float, default=SMOOTHING_EDGE
+        Lowest frequency cleaned, in units of the input's Nyquist frequency.
+    periods : int, default=LINE_PERIODS
+        Periods averaged (odd).
+
+    Returns
+    -------
+    out : ndarray of the shape and dtype of ``y``
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from audiosr.postfilter import remove_period_lines
+    >>> rng = np.random.default_rng(0)
+    >>> t = np.arange(32000)
+    >>> line = 0.01 * np.cos(2 * np.pi * 7 * t / 32)  # at 7/32 of the rate: above 1.5 f_N at x4
+    >>> noise = 0.1 * rng.standard_normal(32000)
+    >>> out = remove_period_lines((noise + line)[None], 4, 32)[0]
+    >>> def at(x, f):
+    ...     return np.abs(np.fft.rfft(x))[int(round(f * len(x)))]
+    >>> bool(at(out, 7 / 32) < 0.05 * at(line, 7 / 32))
+    True
+    """
+    from scipy.signal import oaconvolve
+
+    rate = check_rate(rate)
+    if isinstance(period, (bool, np.bool_)) or not isinstance(period, (int, np.integer)) or period < 0:
+        raise ValueError(f"period must be a whole number of output samples >= 0, got {period!r}.")
+    whole = isinstance(periods, (int, np.integer)) and not isinstance(periods, (bool, np.bool_))
+    if not whole or periods < 1 or periods % 2 == 0:
+        raise ValueError(f"periods must be an odd whole number >= 1, got {periods!r}.")
+    y = np.asarray(y)
+    if y.ndim != 2:
+        raise ValueError(f"y must have shape (n_clips, n_samples), got {y.shape}.")
+    if period < 2 or y.shape[1] == 0:
+        return y
+    h = _line_filter(rate, int(period), float(edge), int(periods))
+    if h is None:
+        return y
+    lines = oaconvolve(np.asarray(y, dtype=np.float64), h[None], mode="same", axes=-1)
+    out = y - lines
     return out.astype(y.dtype, copy=False) if np.issubdtype(y.dtype, np.floating) else out

@@ -42,10 +42,14 @@ sys.path.insert(0, str(HERE))
 import quality  # noqa: E402  (the table's data, pairs and epochs, so these runs match it)
 from _common import git_commit, run_environment  # noqa: E402
 
-#: The library's training recipe for DualBranchSR, spelled out (it is also the estimator's
+from audiosr.neural.tfnet import RECIPE as LIBRARY_RECIPE  # noqa: E402
+
+#: The fast default's training recipe for DualBranchSR, spelled out (it is also the estimator's
 #: default, so that the cells keep their meaning if a default changes again); the cells of
 #: an edited recipe are new cells (their names carry a digest of it). The candidates below
-#: chose it (benchmarks/results/recipes.md): a light multi-resolution STFT loss.
+#: chose it (benchmarks/results/recipes.md): a light multi-resolution STFT loss. The rows
+#: "DualBranchSR recipe ..." are this one; the rows "DualBranchSR.recipe ..." are
+#: ``DualBranchSR.recipe`` (``LIBRARY_RECIPE``), which the later candidates chose.
 RECIPE = {"stft_loss": 0.0003}
 
 #: row -> (estimator, extra parameters, what it is). DualBranchSR uses the fast default
@@ -225,7 +229,20 @@ CANDIDATES["candidate both branches at the high rate, RMSE + MR-STFT 0.006"] = (
     {**_RMSE_RECIPE, "stft_loss": 0.006, "branches": "both"},
     "the RMSE + MR-STFT 0.006 row with both branches (the paper's layout at AudioUNet's widths and kernels)",
 )
+CANDIDATES["candidate frequency-only at the high rate, RMSE + MR-STFT 0.006"] = (
+    "DualBranchSR",
+    {**_RMSE_RECIPE, "stft_loss": 0.006, "branches": "frequency"},
+    "the RMSE + MR-STFT 0.006 row with the frequency branch alone (item 1's other ablation of that recipe)",
+)
 ROWS.update(CANDIDATES)
+#: ``DualBranchSR.recipe(4)`` with each choice of branches: the quality table's DualBranchSR rows
+#: (the paper's model and its two ablations, trained and post-filtered by the library's recipe).
+for _branches, _name in (("both", "both branches"), ("time", "time-only"), ("frequency", "frequency-only")):
+    ROWS[f"DualBranchSR.recipe {_name}"] = (
+        "DualBranchSR",
+        {**LIBRARY_RECIPE, "branches": _branches},
+        f"DualBranchSR.recipe(4, branches={_branches!r})",
+    )
 #: Rows whose training pairs are made otherwise than the quality table's (``make_pairs`` options;
 #: the scores stay on the table's test inputs, the Chebyshev decimation).
 _MIX = {"method": "mix", "cutoff": (0.8, 1.0), "random_state": 0}
@@ -246,6 +263,36 @@ METRICS = {
     "lsd_hf": ("LSD-HF (bels)", False),
     "lsd_active": ("LSD on active frames (bels)", False),
 }
+
+
+#: Parameters that act on the output only (``transform``), not on training: rows that differ
+#: only in them share one trained model (``trained_twin``).
+OUTPUT_SETTINGS = ("keep_low_band", "high_band_gain", "high_band_smoothing", "remove_lines", "n_threads")
+
+
+def trained_twin(row, minutes, seed, work):
+    """The saved model of another row trained exactly as ``row`` (output settings aside), or None.
+
+    Its ``.pt`` and ``.train.json`` in ``work``; the caller sets this row's output settings on it.
+    """
+    estimator, params, _ = ROWS[row]
+
+    def training(r):
+        e, p, _ = ROWS[r]
+        return e, {k: v for k, v in (p or {}).items() if k not in OUTPUT_SETTINGS}, PAIRS.get(r)
+
+    for other in ROWS:
+        if other == row or training(other) != training(row):
+            continue
+        path = Path(work) / f"{stem(other, minutes, seed)}.pt"
+        if path.exists() and _train_json(path).exists():
+            return path
+    return None
+
+
+def _train_json(pt):
+    """The training facts saved beside a cell's model (names hold dots: not ``with_suffix``)."""
+    return pt.parent / f"{pt.name[: -len('.pt')]}.train.json"
 
 
 def row_digest(row):
@@ -300,6 +347,14 @@ def run_cell(row, minutes, seed, args):
         model = SincUpsampler(rate=RATE)
     else:
         path = work / f"{name}.pt"
+        twin = None if path.exists() else trained_twin(row, minutes, seed, work)
+        if twin is not None:
+            # Trained exactly as this row: its model with this row's output settings.
+            settings = {k: v for k, v in (ROWS[row][1] or {}).items() if k in OUTPUT_SETTINGS}
+            model = load_model(twin, allow_pickle=False)
+            save_model(model.set_params(**settings), path)
+            training = {**json.loads(_train_json(twin).read_text()), "twin": twin.name[: -len(".pt")]}
+            (work / f"{name}.train.json").write_text(json.dumps(training))
         if path.exists():
             model = load_model(path, allow_pickle=False)
             record.update(json.loads((work / f"{name}.train.json").read_text()))

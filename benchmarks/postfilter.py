@@ -11,6 +11,9 @@ For saved models on speech-multi x4 (learning-curves cells' ``.pt`` files, any s
 2. **Test**: the model as saved and with ``high_band_smoothing`` set to the chosen width,
    each through ``transform`` (the library's path), scored like the learning curves' cells
    (SNR, LSD, LSD-HF, LSD on active frames, the VCTK files alone, tonal lines).
+3. ``--remove-lines``: for U-Net models also with ``remove_lines`` (the U-Net's lines subtracted,
+   :func:`audiosr.postfilter.remove_period_lines`), alone and before the chosen smoothing, on the
+   validation files and on the test files.
 
 Usage::
 
@@ -80,6 +83,17 @@ def score_model(path, label, args, valid, test, names, map_edges=False):
     chosen = choose(table)
     plain = score(model, test, names)
     smoothed = score(model.set_params(high_band_smoothing=chosen), test, names) if chosen > 1 else plain
+    lines = {}
+    if args.remove_lines and hasattr(model, "remove_lines"):
+        from audiosr.postfilter import remove_period_lines
+
+        period = model._line_period(RATE)
+        cleaned = [remove_period_lines(z[None], RATE, period)[0] for z in v_outs]
+        lines["validation"] = {str(w): v for w, v in grid(v_refs, cleaned, sorted({0, chosen}), SMOOTHING_EDGE).items()}
+        lines["plain"] = score(model.set_params(remove_lines=True, high_band_smoothing=0), test, names)
+        if chosen > 1:
+            lines["smoothed"] = score(model.set_params(high_band_smoothing=chosen), test, names)
+        model.set_params(remove_lines=False)
     return {
         "label": label,
         "model": os.fspath(path),
@@ -88,6 +102,7 @@ def score_model(path, label, args, valid, test, names, map_edges=False):
         "chosen": chosen,
         "plain": plain,
         "smoothed": smoothed,
+        "lines": lines,
     }
 
 
@@ -104,7 +119,7 @@ def report(results, sinc, args, seconds):
     cmd = ["python benchmarks/postfilter.py --data ../shared/data --models"]
     cmd += [f'"{m}"' for m in args.models] + ["--labels"] + [f'"{label}"' for label in args.labels]
     cmd += ["--widths", *map(str, args.widths)] + (["--edges", *map(str, args.edges)] if args.edges else [])
-    cmd += ["--name", args.name] + (["--smoke"] if args.smoke else [])
+    cmd += ["--name", args.name] + (["--remove-lines"] if args.remove_lines else []) + (["--smoke"] if args.smoke else [])
     lines = [
         "# The high band's smoothing, chosen on validation files",
         "",
@@ -130,12 +145,27 @@ def report(results, sinc, args, seconds):
             lines.append(_row(f"{r['label']}, smoothing {r['chosen']}", r["smoothed"]))
         else:
             lines.append(f"| {r['label']}: no width kept the validation SNR | | | | | | |")
+        if r.get("lines"):
+            lines.append(_row(f"{r['label']}, lines removed", r["lines"]["plain"]))
+            if "smoothed" in r["lines"]:
+                lines.append(_row(f"{r['label']}, lines removed, smoothing {r['chosen']}", r["lines"]["smoothed"]))
     lines += ["", "## Validation files: SNR dB / LSD by width (bins)", ""]
     widths = list(results[0]["validation"])
     lines += ["| model | " + " | ".join(widths) + " | chosen |", "|---|" + "---|" * (len(widths) + 1)]
     for r in results:
         cells = [f"{r['validation'][w][0]:.3f} / {r['validation'][w][1]:.4f}" for w in widths]
         lines.append(f"| {r['label']} | " + " | ".join(cells) + f" | {r['chosen']} |")
+    cleaned = [r for r in results if r.get("lines")]
+    if cleaned:
+        lines += ["", "## Validation files: with the U-Net's lines removed (SNR dB / LSD by width)", ""]
+        lines += ["| model | width 0, as trained | width 0, lines removed | chosen width, lines removed |"]
+        lines += ["|---|---|---|---|"]
+        for r in cleaned:
+            v, c = r["validation"], r["lines"]["validation"]
+            cells = [f"{v['0'][0]:.3f} / {v['0'][1]:.4f}", f"{c['0'][0]:.3f} / {c['0'][1]:.4f}"]
+            chosen = str(r["chosen"])
+            cells.append(f"{c[chosen][0]:.3f} / {c[chosen][1]:.4f}" if chosen in c and chosen != "0" else "–")
+            lines.append(f"| {r['label']} | " + " | ".join(cells) + " |")
     for r in results:
         if r["edges"]:
             lines += ["", f"## Validation files: the edge, for {r['label']} (SNR dB / LSD)", ""]
@@ -156,6 +186,9 @@ def main(argv=None):
     parser.add_argument("--widths", nargs="+", type=int, default=[5, 9, 15, 23, 31])
     parser.add_argument("--edges", nargs="*", type=float, default=[], help="also map these edges (first model)")
     parser.add_argument("--name", default="postfilter")
+    parser.add_argument(
+        "--remove-lines", action="store_true", help="also score the U-Net models with remove_lines (before the smoothing)"
+    )
     parser.add_argument("--out", default=str(HERE / "results"))
     parser.add_argument("--smoke", action="store_true", help="2-s clips: checks the script runs")
     args = parser.parse_args(argv)

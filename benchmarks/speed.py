@@ -67,7 +67,14 @@ from _common import git_commit, run_environment  # noqa: E402
 RATE = 4
 OUTPUT_RATES = (16000, 48000)
 CLASSICAL = ("Bicubic", "Spline", "Sinc")
-NEURAL = ("SpectralDNN", "AudioUNet", "DualBranchSR", "DualBranchSR (former layout)", "DualBranchSR.paper(4)")
+NEURAL = (
+    "SpectralDNN",
+    "AudioUNet",
+    "DualBranchSR",
+    "DualBranchSR (former layout)",
+    "DualBranchSR.recipe(4)",
+    "DualBranchSR.paper(4)",
+)
 #: AP-BWE's generator, rebuilt from its public code and timed on this machine (1 thread, 10 s of
 #: audio, interleaved runs; issue #13): the external reference. No AP-BWE code is in the project.
 APBWE_RTF = {16000: 0.134, 48000: 0.434}
@@ -101,6 +108,7 @@ def make_model(name, smoke=False):
         "DualBranchSR (former layout)": lambda: DualBranchSR(
             RATE, polyphase=False, overlap=0.5, **common, **(tiny or FORMER_SIZES)
         ),
+        "DualBranchSR.recipe(4)": lambda: DualBranchSR.recipe(RATE, **{**common, **tiny}),
         "DualBranchSR.paper(4)": lambda: DualBranchSR.paper(RATE, **{**common, **tiny}),
     }[name]()
 
@@ -673,7 +681,8 @@ def write_results(rows, env, args, out):
         "file would take over half an hour). **DualBranchSR** is the default configuration (both branches at the "
         "low rate, widths (64, 64, 96, 96), kernels (9, 9, 5, 5), an eighth of overlap); **former layout** is the "
         "default before it (`polyphase=False, overlap=0.5`, widths (16, 32, 64, 64), kernels (33, 17, 9, 9)), as "
-        "the shipped models still are.",
+        "the shipped models still are; **recipe** is the quality preset `DualBranchSR.recipe(4)` (that layout at an "
+        "eighth of overlap, with its output settings: the high band's lines removed and its magnitudes smoothed).",
         "",
         "| method | parameters | RTF 16 kHz | RTF 48 kHz | training samples/s | long file RTF | long file peak MB |",
         "|---|---|---|---|---|---|---|",

@@ -146,9 +146,9 @@ def test_quality_cells_carry_their_budget_and_reuse_the_learning_curves_models(t
               "--datasets", "speech-multi", "--rows", "AudioUNet", "DualBranchSR"]  # fmt: skip
     # The learning curves train the ablation cell's rows with the same pairs, seed and budget ...
     curves_argv = ["--data", str(tiny_corpus), "--smoke", "--minutes", "0.004", "--jobs", "1",
-                   "--rows", "DualBranchSR recipe", "--work", str(work), "--out", str(out)]  # fmt: skip
+                   "--rows", "DualBranchSR.recipe both branches", "--work", str(work), "--out", str(out)]  # fmt: skip
     assert curves.main(curves_argv) == 0
-    trained = next((work / "curves").glob("dualbranchsr-recipe-0.004min-*.pt"))
+    trained = next((work / "curves").glob("dualbranchsr.recipe-both-branches-0.004min-*.pt"))
     mtime = trained.stat().st_mtime_ns
     # ... so quality.py scores that model instead of training it again; AudioUNet has no curve cell yet.
     capsys.readouterr()
@@ -219,7 +219,7 @@ def test_speed_smoke_run_writes_every_row(tmp_path):
         assert 0 < float(rows[name]["rtf_16k"]) and 0 < float(rows[name]["rtf_48k"])
     for name in speed.NEURAL:
         assert float(rows[name]["train_samples_per_s"]) > 0
-    for name in speed.CLASSICAL + ("SpectralDNN", "AudioUNet", "DualBranchSR"):
+    for name in speed.CLASSICAL + ("SpectralDNN", "AudioUNet", "DualBranchSR", "DualBranchSR.recipe(4)"):
         assert 10 < float(rows[name]["long_peak_mb"]) < 4000
     report = (out / "speed.md").read_text()
     assert "| Sinc |" in report and report.count(speed.CONTENTION_HEADING) == 1
@@ -576,7 +576,7 @@ def test_postfilter_smoke_run_chooses_on_validation_and_writes_the_report(tiny_c
     save_model(model.fit(y[:, ::4], y), tmp_path / "m.pt")
     out = tmp_path / "results"
     argv = ["--data", str(tiny_corpus), "--smoke", "--models", str(tmp_path / "m.pt"), "--labels", "tiny",
-            "--widths", "5", "15", "--edges", "1.0", "--out", str(out), "--name", "pf"]  # fmt: skip
+            "--widths", "5", "15", "--edges", "1.0", "--out", str(out), "--name", "pf", "--remove-lines"]  # fmt: skip
     assert post.main(argv) == 0
     report = (out / "pf.md").read_text()
     result = json.loads((out / "pf.json").read_text())["models"][0]
@@ -587,6 +587,9 @@ def test_postfilter_smoke_run_chooses_on_validation_and_writes_the_report(tiny_c
     assert result["chosen"] == min(kept, key=lambda w: table[w][1])
     assert "| Sinc |" in report and "| tiny |" in report and "## Validation files: the edge, for tiny" in report
     assert "--widths 5 15" in report and "--smoke" in report
+    # --remove-lines: the U-Net's lines subtracted, on the validation files and the test files.
+    assert "| tiny, lines removed |" in report and "## Validation files: with the U-Net's lines removed" in report
+    assert set(result["lines"]["validation"]) >= {"0"} and "lsd" in result["lines"]["plain"]
 
 
 def test_postfilter_choice_keeps_the_snr():
@@ -671,3 +674,25 @@ def test_harmonic_task_runs_and_scores_the_spline_at_0_db_above_the_cutoff(tmp_p
     assert len(rows) == 1 + 1 + len(task.ROWS)  # header, spline, one per model row
     spline = rows[1].split("|")
     assert abs(float(spline[3])) < 0.5  # the spline's high-band SNR is about 0 dB
+
+
+def test_learning_curves_rows_that_differ_in_output_settings_share_one_training(tiny_corpus, tmp_path):
+    curves = _script("learning_curves")
+    work, out = tmp_path / "work", tmp_path / "results"
+    source, twin = "candidate time-only at the high rate, RMSE + MR-STFT 0.006", "DualBranchSR.recipe time-only"
+    argv = ["--data", str(tiny_corpus), "--smoke", "--minutes", "0.004", "--jobs", "1", "--work", str(work),
+            "--out", str(out)]  # fmt: skip
+    assert curves.trained_twin(twin, 0.004, 0, work / "curves") is None  # nothing trained yet
+    assert curves.main(argv + ["--rows", source]) == 0
+    trained = work / "curves" / f"{curves.stem(source, 0.004)}.pt"
+    assert curves.trained_twin(twin, 0.004, 0, work / "curves") == trained
+    assert curves.trained_twin("DualBranchSR.recipe both branches", 0.004, 0, work / "curves") is None
+    mtime = trained.stat().st_mtime_ns
+    assert curves.main(argv + ["--rows", twin]) == 0
+    assert trained.stat().st_mtime_ns == mtime  # not trained again
+    record = json.loads((out / "curves" / f"{curves.stem(twin, 0.004)}.json").read_text())
+    assert record["twin"] == curves.stem(source, 0.004) and record["epochs"] > 0
+    from audiosr import load_model
+
+    model = load_model(work / "curves" / f"{curves.stem(twin, 0.004)}.pt")
+    assert model.remove_lines is True and model.high_band_smoothing == 15  # the twin's output settings

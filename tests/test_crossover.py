@@ -362,8 +362,9 @@ def test_file_in_blocks_equals_whole_file_with_the_gain(tmp_path, keep_low_band,
         assert blocks_minus_whole() > 1e-5
 
 
-#: The output settings that act after the crossover: (name, a value to set, what old files load with).
-OUTPUT_SETTINGS = [("high_band_gain", 0.4, 1.0), ("high_band_smoothing", 9, 0)]
+#: The output settings that act after the crossover: (name, a value to set, what old files load with);
+#: ``remove_lines`` only on the U-Net models, as the fixture's.
+OUTPUT_SETTINGS = [("high_band_gain", 0.4, 1.0), ("high_band_smoothing", 9, 0), ("remove_lines", True, False)]
 
 
 @pytest.mark.parametrize("name, value, old", OUTPUT_SETTINGS)

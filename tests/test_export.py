@@ -133,6 +133,37 @@ def test_output_settings_are_exported_and_can_be_changed(tmp_path, cls, name, va
         onnx_model.set_params(**{name: -2}).transform(X)
 
 
+def test_the_lines_removal_is_exported_and_can_be_changed(tmp_path, exported):
+    model = _fit(AudioUNet).set_params(remove_lines=True)
+    onnx_model = load_model(export_onnx(model, tmp_path / "m.onnx"))
+    X = _signals(1, 1200)
+    assert np.abs(onnx_model.transform(X) - model.transform(X)).max() < TOL
+    assert onnx_model._stream_geometry(4) == model._stream_geometry(4)
+    model.set_params(remove_lines=False)
+    assert np.abs(onnx_model.set_params(remove_lines=False).transform(X) - model.transform(X)).max() < TOL
+    # Files that use the settings of format 3 say so (an older audiosr refuses them); others stay 2.
+    import onnx
+
+    def version(path):
+        props = {p.key: p.value for p in onnx.load(path).metadata_props}
+        return json.loads(props["audiosr"])["format_version"]
+
+    assert version(tmp_path / "m.onnx") == 3 and version(exported[DualBranchSR][1]) == 2
+    # A model exported without it can turn it on: the file keeps the U-Net's period.
+    plain = load_model(exported[DualBranchSR][1])
+    torch_model = exported[DualBranchSR][0]
+    on = plain.set_params(remove_lines=True).transform(X)
+    torch_model.set_params(remove_lines=True)
+    try:
+        assert np.abs(on - torch_model.transform(X)).max() < TOL
+    finally:
+        torch_model.set_params(remove_lines=False)
+    with pytest.raises(TypeError, match="remove_lines"):
+        plain.set_params(remove_lines="on").transform(X)
+    with pytest.raises(ValueError, match="no U-Net lines to remove"):
+        load_model(exported[SpectralDNN][1]).set_params(remove_lines=True).transform(_signals(1, 400))
+
+
 def test_patches_of_other_lengths_than_powers_of_two(tmp_path):
     # Rate 3: patches of 288 samples, where onnxruntime's DFT operator alone drifts by ~1e-4.
     y = 0.3 * np.random.default_rng(0).standard_normal((6, 864))

@@ -190,6 +190,38 @@ def test_paper_preset_parameters():
     assert model.max_epochs == 3 and model.rate == 4
 
 
+def test_recipe_preset_parameters():
+    from audiosr.neural.tfnet import RECIPE
+
+    model = DualBranchSR.recipe(4, max_time=60.0)
+    assert {k: model.get_params()[k] for k in RECIPE} == RECIPE
+    assert model.max_time == 60.0 and model.rate == 4
+    # Only what the recipe names differs from the defaults; overrides win over the recipe.
+    defaults, params = DualBranchSR(rate=4).get_params(), model.get_params()
+    assert {k for k in params if params[k] != defaults[k]} == {k for k in RECIPE if RECIPE[k] != defaults[k]} | {
+        "max_time"
+    }
+    assert DualBranchSR.recipe(4, branches="time", stft_loss=0.0).get_params()["stft_loss"] == 0.0
+    # The recipe's time branch at the output's rate, AudioUNet's widths: half the former layout's
+    # 1,061,157 less the fusion weights.
+    module = model._make_module(**model._module_kwargs(np.zeros((1, 2048)), None, 4))
+    assert sum(p.numel() for p in module.parameters()) == (1_061_157 - 1025) // 2
+
+
+@pytest.mark.parametrize("rate", [0, 1, 2.5, "4"])
+def test_recipe_rejects_a_bad_rate(rate):
+    with pytest.raises((ValueError, TypeError), match="rate"):
+        DualBranchSR.recipe(rate)
+
+
+def test_recipe_trains_and_smooths_its_output():
+    X, y = pairs(4)
+    model = DualBranchSR.recipe(4, patch_len=PATCH[4], **TINY).fit(X, y)
+    out = model.transform(X)
+    assert out.shape == y.shape and np.all(np.isfinite(out))
+    assert not np.allclose(out, model.set_params(high_band_smoothing=0).transform(X))
+
+
 # The U-Net at the output's rate (the paper's layout) learns the missing harmonics in a few
 # epochs; the polyphase default, at the input's rate, far more slowly on this task (over seeds
 # 0-2: high-band SNR 9.8-10.3 dB after 6 epochs against 2.2-3.2 dB after 20; harmonic_task.py).

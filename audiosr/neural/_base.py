@@ -37,7 +37,7 @@ from .._inference import (
     upsample_with_network,
 )
 from ..threads import check_threads
-from .._validation import check_choice, check_clips, check_rate, check_target
+from .._validation import check_choice, check_clips, check_flag, check_rate, check_target
 from ..base import BaseUpsampler
 from ..crossover import check_high_band_gain, check_keep_low_band
 from ..postfilter import check_high_band_smoothing
@@ -156,7 +156,7 @@ class _Checkpoint:
 
     _IGNORED = {
         "verbose", "checkpoint", "device", "warm_start", "max_time",
-        "keep_low_band", "high_band_gain", "high_band_smoothing",
+        "keep_low_band", "high_band_gain", "high_band_smoothing", "remove_lines",
     }  # fmt: skip
 
     def __init__(self, path, estimator, inputs, targets):
@@ -820,7 +820,9 @@ class PatchUpsampler(NeuralUpsampler):
     ``line_loss``), ``_default_patch_len`` (class attribute) and the module, and take
     the parameters ``loss`` (the waveform loss, :func:`~audiosr.neural.losses.waveform_loss`),
     ``spectral_loss``, ``stft_loss``, ``line_loss``, ``spectral_band``, ``adversarial``
-    and ``discriminator_lr``.
+    and ``discriminator_lr``, and the output setting ``remove_lines`` (the U-Net's lines
+    at the harmonics of ``_line_period`` subtracted from the invented band,
+    :func:`audiosr.postfilter.remove_period_lines`, before ``high_band_smoothing``).
     """
 
     _default_patch_len = 2048
@@ -838,6 +840,13 @@ class PatchUpsampler(NeuralUpsampler):
         _check_fraction(self.overlap, "overlap", 0.0, 0.5, low_open=True)
         if self.patch_len is not None:
             _check_positive_int(self.patch_len, "patch_len", minimum=2)
+        check_flag(self.remove_lines, name="remove_lines")
+
+    def _output_settings(self):
+        settings = super()._output_settings()
+        if check_flag(self.remove_lines, name="remove_lines"):
+            settings["line_period"] = self._line_period(int(getattr(self, "rate_", self.rate)))
+        return settings
 
     def _patch_multiple(self, rate):  # pragma: no cover - abstract
         raise NotImplementedError

@@ -144,6 +144,13 @@ class AudioUNet(PatchUpsampler):
         log-spectral distance counts as error. 0 (or 1): none. Used only by
         ``transform``; 15 is the setting chosen on speech validation files
         (``benchmarks/results/postfilter_60min.md``).
+    remove_lines : bool, default=False
+        Subtract the U-Net's lines from the invented band
+        (:func:`audiosr.postfilter.remove_period_lines`): the steady tones at the multiples
+        of ``1 / 2 ** (B + 1)`` of the output's rate (of the input's rate / 8 at ``B = 4``
+        in the high-rate layout) that the strided U-Net adds above 1.5 times the input's
+        Nyquist frequency, by notches a few hertz wide. Used only by ``transform``,
+        before ``high_band_smoothing``; off in models saved before it existed.
     n_threads : int or None, default=None
         CPU threads of ``transform``, each computing on its own part of every batch
         (see :class:`~audiosr.neural.NeuralUpsampler`); ``None``: the process setting
@@ -242,6 +249,7 @@ class AudioUNet(PatchUpsampler):
         keep_low_band=True,
         high_band_gain=1.0,
         high_band_smoothing=0,
+        remove_lines=False,
         n_threads=None,
         learning_rate=1e-3,
         lr_schedule="poly",
@@ -278,6 +286,7 @@ class AudioUNet(PatchUpsampler):
         self.keep_low_band = keep_low_band
         self.high_band_gain = high_band_gain
         self.high_band_smoothing = high_band_smoothing
+        self.remove_lines = remove_lines
         self.n_threads = n_threads
         self.learning_rate = learning_rate
         self.lr_schedule = lr_schedule
@@ -306,6 +315,7 @@ class AudioUNet(PatchUpsampler):
         "keep_low_band": False,
         "high_band_gain": 1.0,
         "high_band_smoothing": 0,
+        "remove_lines": False,
         "antialias": False,
         "icnr": False,
         "overlap": 0.5,
