@@ -156,7 +156,19 @@ def build_parser():
     tr.add_argument("-o", "--output", required=True, metavar="OUT", help="model file (.pt or .joblib)")
     tr.add_argument("--estimator", choices=sorted(ESTIMATORS), default="dualbranch", help="model (default: dualbranch)")
     tr.add_argument("--sr", type=int, help="resample all audio to this high rate first (needed when files differ)")
-    tr.add_argument("--epochs", type=int, default=20, help="maximum passes over the data (default: 20)")
+    tr.add_argument(
+        "--preset",
+        choices=PRESETS,
+        default="defaults",
+        help=(
+            "configuration: 'defaults' (the estimator's fast defaults), 'recipe' (DualBranchSR's quality recipe, "
+            "DualBranchSR.recipe: lower LSD, about 1.5 times the inference time) or 'paper' (the published sizes and "
+            "objective, meant for a GPU) (default: defaults)"
+        ),
+    )
+    tr.add_argument(
+        "--epochs", type=int, help="maximum passes over the data (default: 20; with --preset paper, the paper's)"
+    )
     tr.add_argument(
         "--minutes",
         type=float,
@@ -580,6 +592,8 @@ def _write_csv(path, rows):
 # ----------------------------------------------------------------------------- train
 
 ESTIMATORS = {"dualbranch": "DualBranchSR", "audiounet": "AudioUNet", "spectraldnn": "SpectralDNN"}
+#: ``audiosr train --preset``: the estimator's constructor, ``DualBranchSR.recipe`` or ``.paper``.
+PRESETS = ("defaults", "recipe", "paper")
 
 
 def _training_signals(args):
@@ -610,8 +624,13 @@ def _train_outputs(args):
         raise CommandError(f"'{out}' exists; pass --force to overwrite it.")
     if not out.parent.is_dir():
         raise CommandError(f"the folder of '{out}' does not exist.")
-    if args.epochs < 1:
+    if args.epochs is not None and args.epochs < 1:
         raise CommandError(f"--epochs must be >= 1, got {args.epochs}.")
+    if args.preset == "recipe" and args.estimator != "dualbranch":
+        raise CommandError(
+            f"--preset recipe is DualBranchSR's quality recipe; {ESTIMATORS[args.estimator]} has none. "
+            "Use --estimator dualbranch, or --preset defaults or paper."
+        )
     if args.minutes is not None and not args.minutes > 0:
         raise CommandError(f"--minutes must be > 0, got {args.minutes}.")
     checkpoint = None if args.no_checkpoint else Path(args.checkpoint or f"{out}.ckpt")
@@ -695,9 +714,12 @@ def _train_in_group(args, context):
     say(
         f"training {ESTIMATORS[args.estimator]} x{args.rate} on {len(X)} segments of {args.segment} samples at {sr} Hz ({described})"
     )
-    model = getattr(audiosr, ESTIMATORS[args.estimator])(
+    cls = getattr(audiosr, ESTIMATORS[args.estimator])
+    build = {"defaults": cls, "recipe": getattr(cls, "recipe", None), "paper": cls.paper}[args.preset]
+    epochs = {} if args.epochs is None and args.preset == "paper" else {"max_epochs": args.epochs or 20}
+    model = build(
         rate=args.rate,
-        max_epochs=args.epochs,
+        **epochs,
         max_time=None if args.minutes is None else args.minutes * 60,
         random_state=args.seed,
         verbose=0 if args.quiet else 1,
@@ -739,7 +761,7 @@ def _fit_resumably(model, X, y, checkpoint, args, say=print):
 
     def where(progress):
         budget = f" of {args.minutes:g}" if args.minutes is not None else ""
-        return f"epoch {progress['epoch']} of {args.epochs}, {progress['elapsed'] / 60:.1f}{budget} min trained"
+        return f"epoch {progress['epoch']} of {model.max_epochs}, {progress['elapsed'] / 60:.1f}{budget} min trained"
 
     progress = None if checkpoint is None else checkpoint_progress(checkpoint)
     if progress is not None:

@@ -12,7 +12,7 @@ Measures, per estimator (rate 4):
   each in a fresh process;
 * ``scipy.signal.resample_poly`` and ``soxr`` (when installed) as references;
 * **contention**: the RTF of DualBranchSR (the default configuration, and the
-  shipped ``speech-x4-48k`` in the former layout) under three thread policies (1
+  shipped ``speech-x4-48k``) under three thread policies (1
   thread; audiosr's policy, each batch split over 2 single-threaded workers; the
   former policy, torch's 2 intra-op threads), on an idle machine and with one other
   CPU-bound process running, and the wall time of ``audiosr upsample`` on a file,
@@ -75,7 +75,7 @@ NEURAL = (
     "DualBranchSR.recipe(4)",
     "DualBranchSR.paper(4)",
 )
-#: AP-BWE's generator, rebuilt from its public code and timed on this machine (1 thread, 10 s of
+#: AP-BWE's generator, rebuilt from its public code and timed on a 2-CPU AMD EPYC machine (1 thread, 10 s of
 #: audio, interleaved runs; issue #13): the external reference. No AP-BWE code is in the project.
 APBWE_RTF = {16000: 0.134, 48000: 0.434}
 #: DualBranchSR's default widths and kernels before the fast architecture (and the shipped models').
@@ -242,7 +242,7 @@ def contention_models(smoke=False):
     default.fit(X, y)
     models = [("DualBranchSR() default", default, 4000), ("DualBranchSR() default", default, 12000)]
     if not smoke:
-        models.append(("speech-x4-48k (shipped, former layout)", pretrained.load("speech-x4-48k"), 12000))
+        models.append(("speech-x4-48k (shipped)", pretrained.load("speech-x4-48k"), 12000))
     return models
 
 
@@ -680,9 +680,9 @@ def write_results(rows, env, args, out):
         "(DualBranchSR: the shipped `speech-x4-48k` model; the paper preset is left out there, at its RTF the "
         "file would take over half an hour). **DualBranchSR** is the default configuration (both branches at the "
         "low rate, widths (64, 64, 96, 96), kernels (9, 9, 5, 5), an eighth of overlap); **former layout** is the "
-        "default before it (`polyphase=False, overlap=0.5`, widths (16, 32, 64, 64), kernels (33, 17, 9, 9)), as "
-        "the shipped models still are; **recipe** is the quality preset `DualBranchSR.recipe(4)` (that layout at an "
-        "eighth of overlap, with its output settings: the high band's lines removed and its magnitudes smoothed).",
+        "default before it (`polyphase=False, overlap=0.5`, widths (16, 32, 64, 64), kernels (33, 17, 9, 9)); "
+        "**recipe** is the quality preset `DualBranchSR.recipe(4)` (the time branch alone in that layout, an "
+        "eighth of overlap, and its output settings: the high band's lines removed and its magnitudes smoothed).",
         "",
         "| method | parameters | RTF 16 kHz | RTF 48 kHz | training samples/s | long file RTF | long file peak MB |",
         "|---|---|---|---|---|---|---|",
@@ -704,7 +704,8 @@ def write_results(rows, env, args, out):
             "",
             f"**Targets** (default DualBranchSR, {env['torch_threads']} threads): {'; '.join(verdict)}. "
             f"**External reference**: AP-BWE's generator (29.8 M parameters), rebuilt from its public code and "
-            f"timed on this machine on 1 thread: RTF {APBWE_RTF[16000]:g} at 16 kHz and {APBWE_RTF[48000]:g} at "
+            f"timed in issue #13 on a 2-CPU AMD EPYC machine on 1 thread (not rerun here): RTF {APBWE_RTF[16000]:g} "
+            f"at 16 kHz and {APBWE_RTF[48000]:g} at "
             "48 kHz output (no AP-BWE code is part of audiosr).",
         ]
         former = by_name.get("DualBranchSR (former layout)")

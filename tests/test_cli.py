@@ -959,6 +959,24 @@ def test_train_writes_a_model_upsample_accepts(tmp_path, capsys, ext, estimator)
     assert "pass --force" in capsys.readouterr().err
 
 
+def test_train_presets(tmp_path, capsys):
+    data = _train_corpus(tmp_path / "data")
+    argv = ["train", str(data), "--rate", "2", "--epochs", "1", "--segment", "2048", "--quiet"]
+    assert main([*argv, "-o", str(tmp_path / "recipe.pt"), "--preset", "recipe"]) == 0
+    recipe = audiosr.load_model(tmp_path / "recipe.pt")
+    expected = audiosr.DualBranchSR.recipe(2).get_params()
+    for name in ("branches", "polyphase", "filters", "loss", "stft_loss", "remove_lines", "high_band_smoothing"):
+        assert recipe.get_params()[name] == expected[name]
+    assert recipe.n_iter_ == 1
+    capsys.readouterr()
+    # The recipe is DualBranchSR's: asked of another estimator, a clear error and nothing written.
+    assert main([*argv, "-o", str(tmp_path / "u.pt"), "--preset", "recipe", "--estimator", "audiounet"]) == 2
+    assert "--preset recipe is DualBranchSR's quality recipe; AudioUNet has none" in capsys.readouterr().err
+    assert not (tmp_path / "u.pt").exists()
+    with pytest.raises(SystemExit):
+        main([*argv, "-o", str(tmp_path / "x.pt"), "--preset", "best"])
+
+
 def _train_corpus(folder):
     folder.mkdir()
     t = np.arange(8000) / 8000

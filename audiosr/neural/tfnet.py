@@ -515,21 +515,23 @@ class DualBranchSR(PatchUpsampler):
 
     Notes
     -----
-    Sizes and CPU speed at rate 4 on 2 cores (``n_threads=2``; training at the default
-    batch size; ``python benchmarks/speed.py``, results in ``benchmarks/results/speed.md``):
+    Sizes and CPU speed at rate 4 on 2 cores of an Intel Xeon (``n_threads=2``; training
+    at the default batch size; ``python benchmarks/speed.py``, results in
+    ``benchmarks/results/speed.md``):
 
     ==========================  ==========  =====  ==================  ==========  ==========
     configuration               parameters  patch  training samples/s  RTF 16 kHz  RTF 48 kHz
     ==========================  ==========  =====  ==================  ==========  ==========
-    defaults                    1,632,273   2048   505,000             0.010       0.031
+    defaults                    1,632,273   2048   378,000             0.011       0.034
     former defaults (paper's
-    layout, (16, 32, 64, 64))   1,061,157   2048   179,000             0.041       0.12
-    ``paper(4)``                28,214,405  8192   10,200              0.87        2.6
+    layout, (16, 32, 64, 64))   1,061,157   2048   176,000             0.039       0.12
+    ``recipe(4)``               530,066     2048   268,000             0.018       0.050
+    ``paper(4)``                28,214,405  8192   11,900              0.69        2.2
     ==========================  ==========  =====  ==================  ==========  ==========
 
-    The defaults thus see an hour of 16 kHz audio in about 2 minutes of training and
-    up-sample about 96 times faster than real time at 16 kHz (33 times at 48 kHz).
-    AP-BWE's generator, timed on the same machine on one thread, runs at 0.134 and
+    The defaults thus see an hour of 16 kHz audio in about 2.5 minutes of training and
+    up-sample about 90 times faster than real time at 16 kHz (29 times at 48 kHz).
+    AP-BWE's generator, timed on one thread of a 2-core AMD EPYC, runs at 0.134 and
     0.434. Trained for 8 minutes on the speech benchmark beside the former defaults,
     they had the better SNR and LSD (14.21 dB / 1.562 against 14.15 dB / 1.704;
     ``benchmarks/results/architecture_sl0_seed2.md``).
@@ -706,7 +708,7 @@ class DualBranchSR(PatchUpsampler):
 
     @classmethod
     def recipe(cls, rate, **overrides):
-        """The library's quality recipe: the lowest LSD measured, at about twice the defaults' cost.
+        """The library's quality recipe: the lowest LSD measured, at about 1.5 times the defaults' cost.
 
         The time branch alone (``branches="time"``), its U-Net at the output's rate
         (``polyphase=False``) with AudioUNet's widths (16, 32, 64, 64) and kernels
