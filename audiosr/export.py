@@ -476,7 +476,8 @@ class OnnxUpsampler(BaseUpsampler):
 
 
 def _uses_format_3(estimator):
-    return check_high_band_smoothing(estimator.high_band_smoothing) > 1 or bool(getattr(estimator, "remove_lines", False))
+    smoothing = check_high_band_smoothing(estimator.high_band_smoothing)
+    return smoothing > 1 or bool(getattr(estimator, "remove_lines", False))
 
 
 def load_onnx(path):

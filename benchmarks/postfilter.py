@@ -119,7 +119,8 @@ def report(results, sinc, args, seconds):
     cmd = ["python benchmarks/postfilter.py --data ../shared/data --models"]
     cmd += [f'"{m}"' for m in args.models] + ["--labels"] + [f'"{label}"' for label in args.labels]
     cmd += ["--widths", *map(str, args.widths)] + (["--edges", *map(str, args.edges)] if args.edges else [])
-    cmd += ["--name", args.name] + (["--remove-lines"] if args.remove_lines else []) + (["--smoke"] if args.smoke else [])
+    cmd += ["--name", args.name] + (["--remove-lines"] if args.remove_lines else [])
+    cmd += ["--smoke"] if args.smoke else []
     lines = [
         "# The high band's smoothing, chosen on validation files",
         "",
@@ -187,7 +188,9 @@ def main(argv=None):
     parser.add_argument("--edges", nargs="*", type=float, default=[], help="also map these edges (first model)")
     parser.add_argument("--name", default="postfilter")
     parser.add_argument(
-        "--remove-lines", action="store_true", help="also score the U-Net models with remove_lines (before the smoothing)"
+        "--remove-lines",
+        action="store_true",
+        help="also score the U-Net models with remove_lines (before the smoothing)",
     )
     parser.add_argument("--out", default=str(HERE / "results"))
     parser.add_argument("--smoke", action="store_true", help="2-s clips: checks the script runs")

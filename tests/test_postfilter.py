@@ -1,5 +1,6 @@
 """Smoothing of the invented band and removal of the U-Net's lines: the functions, their streaming
-geometry, ``high_band_smoothing`` on every neural estimator and ``remove_lines`` on the U-Net ones (saving and checkpoints: with the other output settings in test_crossover.py)."""
+geometry, ``high_band_smoothing`` on every neural estimator and ``remove_lines`` on the U-Net ones
+(saving and checkpoints: with the other output settings in test_crossover.py)."""
 
 import numpy as np
 import pytest
@@ -263,7 +264,8 @@ def test_a_block_with_its_reach_gives_the_whole_clips_samples_of_the_lines(rate,
     whole = remove_period_lines(y, rate, period)
     start = reach + offset
     block = remove_period_lines(y[:, start - reach : start + length * rate + reach], rate, period)
-    np.testing.assert_allclose(block[:, reach : reach + length * rate], whole[:, start : start + length * rate], atol=1e-10)
+    got, expected = block[:, reach : reach + length * rate], whole[:, start : start + length * rate]
+    np.testing.assert_allclose(got, expected, atol=1e-10)
 
 
 @pytest.mark.parametrize("cls", [DualBranchSR, AudioUNet])
