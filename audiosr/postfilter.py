@@ -59,6 +59,11 @@ LINE_PERIODS = 63
 _FRAMES_PER_CHUNK = 256  # frames transformed at once: bounds the memory of long clips
 
 
+def _is_count(value):
+    """Whether ``value`` is a whole number (an int or NumPy integer, not a bool)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
 def check_high_band_smoothing(value, name="high_band_smoothing"):
     """A ``high_band_smoothing`` setting as an int, or a ValueError that says what is allowed.
 
@@ -80,7 +85,7 @@ def check_high_band_smoothing(value, name="high_band_smoothing"):
     >>> check_high_band_smoothing(15), check_high_band_smoothing(0)
     (15, 0)
     """
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 0:
+    if not _is_count(value) or value < 0:
         raise ValueError(
             f"{name} must be a whole number of STFT bins >= 0 (0 leaves the model's output as it is; "
             f"15 is the setting chosen on speech), got {value!r}."
@@ -267,10 +272,9 @@ def remove_period_lines(y, rate, period, *, edge=SMOOTHING_EDGE, periods=LINE_PE
     from scipy.signal import oaconvolve
 
     rate = check_rate(rate)
-    if isinstance(period, (bool, np.bool_)) or not isinstance(period, (int, np.integer)) or period < 0:
+    if not _is_count(period) or period < 0:
         raise ValueError(f"period must be a whole number of output samples >= 0, got {period!r}.")
-    whole = isinstance(periods, (int, np.integer)) and not isinstance(periods, (bool, np.bool_))
-    if not whole or periods < 1 or periods % 2 == 0:
+    if not _is_count(periods) or periods < 1 or periods % 2 == 0:
         raise ValueError(f"periods must be an odd whole number >= 1, got {periods!r}.")
     y = np.asarray(y)
     if y.ndim != 2:
