@@ -89,6 +89,8 @@ PAPER = {
 #: The paper's ablation (VCTK multi-speaker, ×4).
 PAPER_ABLATION = {"DualBranchSR": (17.5, 1.27), "DualBranchSR time-only": (11.71, 4.89),
                   "DualBranchSR frequency-only": (7.73, 1.5)}  # fmt: skip
+#: Why a block has no paper figures beside it.
+NO_PAPER = {"piano-44k": "The paper has no block at 44.1 kHz: its piano figures are at 16 kHz (the `piano` block)."}
 #: Our rows under the paper's names.
 PAPER_NAMES = {"Bicubic": "Bicubic", "SpectralDNN": "Li et al.", "AudioUNet": "Kuleshov et al.", "DualBranchSR": "TFNet"}
 #: Rows of the ablation cell that ``learning_curves.py`` trains with the same pairs, seed and
@@ -423,7 +425,9 @@ def agreement(cells, dataset, rates):
     if not gains:
         return []
     sentence = "**Against the paper**: SNR gain over Bicubic, the paper's → ours: " + "; ".join(gains)
-    return [sentence + ("; " + "; ".join(orders) if orders else "") + "."]
+    sentence += ("; " + "; ".join(orders)) if orders else ""
+    # The last name may already end the sentence ("et al.").
+    return [sentence if sentence.endswith(".") else sentence + "."]
 
 
 def ablation_table(cells):
@@ -582,11 +586,11 @@ def write_report(cells, failures, args, out):
         "",
         f"**Budget:** every neural model trained for **{args.budget_minutes:g} minutes** of wall-clock time "
         + (
-            f"(**{args.ablation_minutes:g}** in the speech-multi ×4 cell) "
+            f"(`max_time`; **{args.ablation_minutes:g}** in the speech-multi ×4 cell) "
             if args.ablation_minutes != args.budget_minutes
-            else ""
+            else "(`max_time`) "
         )
-        + "(`max_time`) from the library's default architecture and settings, seed 0, with the poly learning-rate "
+        + "from the library's settings for each model (for DualBranchSR its quality preset, below), seed 0, with the poly learning-rate "
         "schedule decaying to zero at the deadline. Epochs reached are in the training table below. "
         "The DualBranchSR rows are `DualBranchSR.recipe(rate, branches=...)`: both branches (the paper's model) "
         "and the two ablations, trained by the library's quality recipe, which differs from the paper in its "
@@ -630,6 +634,8 @@ def write_report(cells, failures, args, out):
                 *agreement(by_key, d, rates),
                 "",
             ]
+        elif d in NO_PAPER:
+            lines += [NO_PAPER[d], ""]
         if (out / f"quality_{d}.png").exists():
             lines += [f"![{d}: spectrograms](quality_{d}.png)", ""]
     lines += [

@@ -75,6 +75,8 @@ def test_quality_smoke_run_writes_the_table_and_resumes(tiny_corpus, tmp_path, c
     for heading in ("## speech-single", "## speech-multi", "## piano", "## piano-44k", "## Ablation", "## Training"):
         assert heading in report
     assert "0.003 minutes" in report
+    # The paper's figures and verdict beside each block it has, and a word where it has none.
+    assert report.count("**Against the paper**") == 3 and quality.NO_PAPER["piano-44k"] in report
     assert all((out / f"quality_{d}.png").stat().st_size > 0 for d in quality.DATASETS)
     assert (out / "quality_env.json").exists()
 
@@ -195,6 +197,7 @@ def test_quality_sets_the_papers_figures_and_a_verdict_beside_each_block():
     assert "×8 TFNet +3.3 → +0.30 dB" in sentence and "×6" not in sentence  # no ×6 cells were scored
     assert "SNR order, best first, is TFNet, Kuleshov et al., Li et al.: ours is Kuleshov et al., TFNet, Li et al." in sentence
     assert "LSD order, best first, is TFNet, Kuleshov et al., Li et al.: ours is Li et al., TFNet, Kuleshov et al." in sentence
+    assert sentence.endswith("Kuleshov et al.")  # one full stop, not two
     cells[("speech-multi", 4, "SpectralDNN")]["lsd"] = 2.0
     cells[("speech-multi", 4, "AudioUNet")]["lsd"] = 1.5
     assert "Li et al.: ours too" in quality.agreement(cells, "speech-multi", [4])[0]
