@@ -12,12 +12,16 @@ HERE = Path(__file__).resolve().parent
 
 
 def git_commit():
-    """HEAD of the checkout and whether it had uncommitted changes, or (None, None)."""
+    """HEAD of the checkout and whether it had uncommitted changes, or (None, None).
+
+    Changes under ``benchmarks/results/`` do not count: they are what the scripts write.
+    """
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=HERE, capture_output=True, text=True, check=True
         ).stdout.strip()
-        dirty = bool(subprocess.run(["git", "status", "--porcelain"], cwd=HERE, capture_output=True, text=True).stdout)
+        status = ["git", "status", "--porcelain", "--", ":/", ":(exclude,top)benchmarks/results"]
+        dirty = bool(subprocess.run(status, cwd=HERE, capture_output=True, text=True).stdout)
     except (OSError, subprocess.CalledProcessError):
         return None, None
     return commit, dirty

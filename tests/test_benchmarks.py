@@ -12,6 +12,7 @@ import importlib.util
 import json
 import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -699,3 +700,22 @@ def test_learning_curves_rows_that_differ_in_output_settings_share_one_training(
 
     model = load_model(work / "curves" / f"{curves.stem(twin, 0.004)}.pt")
     assert model.remove_lines is True and model.high_band_smoothing == 15  # the twin's output settings
+
+
+def test_git_commit_counts_code_changes_not_the_reports_the_scripts_write(tmp_path, monkeypatch):
+    common = _script("_common")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "-C", str(tmp_path)]
+    (tmp_path / "benchmarks" / "results").mkdir(parents=True)
+    (tmp_path / "benchmarks" / "script.py").write_text("x = 1\n")
+    (tmp_path / "benchmarks" / "results" / "report.md").write_text("old\n")
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "first"], check=True)
+    monkeypatch.setattr(common, "HERE", tmp_path / "benchmarks")
+    commit, dirty = common.git_commit()
+    assert len(commit) == 40 and dirty is False
+    (tmp_path / "benchmarks" / "results" / "report.md").write_text("new\n")
+    (tmp_path / "benchmarks" / "results" / "figure.png").write_bytes(b"png")
+    assert common.git_commit() == (commit, False)
+    (tmp_path / "benchmarks" / "script.py").write_text("x = 2\n")
+    assert common.git_commit() == (commit, True)
